@@ -1,0 +1,133 @@
+"""The claim record and the ledger table (chapter 10, "Claims ledger").
+
+A :class:`Claim` is one checkable statement of the source essay, stored as data: what the essay
+says (paraphrased), what it claimed (``claimed``), what decides it (:meth:`Claim.decide`, a
+computation with vlmlab or a value read in a primary source), the verdict, the reason, the source
+(URL and bibtex key) and the chapter that shows it. Pure Python and pandas: no torch import.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import one_of, positive_int
+
+VERDICTS = ("holds", "roughly", "wrong", "unsupported")
+KINDS = ("number", "model fact", "quotation", "attribution", "thesis")
+CHAPTERS = {
+    1: ("Memory explosion", "01_memory_explosion.ipynb"),
+    2: ("Quadratic attention", "02_quadratic_attention.ipynb"),
+    3: ("Context windows", "03_context_windows.ipynb"),
+    4: ("Memory bandwidth", "04_memory_bandwidth.ipynb"),
+    5: ("Alternatives", "05_alternatives.ipynb"),
+    6: ("Counter-examples", "06_counter_examples.ipynb"),
+    7: ("Engineering pragmatism", "07_engineering_pragmatism.ipynb"),
+    8: ("Granularity", "08_granularity.ipynb"),
+    9: ("Future", "09_future.ipynb"),
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the essay and what decides it (chapter 10).
+
+    ``claimed`` is the essay's own value (a number for ``kind='number'``, else a short text);
+    ``value`` is the sourced value, or ``compute`` (called lazily) recomputes it with vlmlab.
+    """
+
+    id: str
+    chapter: int
+    kind: str
+    essay: str
+    claimed: Any
+    verdict: str
+    reason: str
+    url: str
+    cite: str
+    value: Any = None
+    compute: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    unit: str = ""
+
+    def __post_init__(self):
+        positive_int("chapter", self.chapter)
+        if self.chapter not in CHAPTERS:
+            raise ValueError(f"chapter must be one of {sorted(CHAPTERS)}; got {self.chapter!r}")
+        one_of("kind", self.kind, KINDS)
+        one_of("verdict", self.verdict, VERDICTS)
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url of claim {self.id!r} must be an http(s) URL; got {self.url!r}")
+        if (self.value is None) == (self.compute is None):
+            raise ValueError(f"claim {self.id!r} needs exactly one of value= or compute=")
+
+    def decide(self):
+        """The recomputed (vlmlab) or sourced value that decides the claim."""
+        return self.compute() if self.compute is not None else self.value
+
+
+def _fmt(x, unit: str) -> str:
+    """A claimed or decided value as table text (numbers with thousands separators)."""
+    if isinstance(x, bool) or x is None:
+        return "" if x is None else str(x)
+    if isinstance(x, (int, float)):
+        if unit == "bytes":
+            from ..units import fmt_bytes
+            dec = f"{x / 1e9:,.2f} GB" if x >= 1e9 else f"{x / 1e6:,.1f} MB"
+            return f"{dec} ({fmt_bytes(x)})"
+        if unit == "x":
+            return f"{x:,.1f}×"
+        if unit == "share":
+            return f"{100 * x:.1f} %"
+        text = f"{x:,.0f}" if float(x).is_integer() or abs(x) >= 100 else f"{x:,.2f}"
+        return f"{text} {unit}".strip()
+    return str(x)
+
+
+def all_claims() -> tuple[Claim, ...]:
+    """Every claim, in chapter order (chapter 10)."""
+    from .chapters_1_4 import CLAIMS as first
+    from .chapters_5_9 import CLAIMS as second
+
+    claims = tuple(sorted(first + second, key=lambda c: c.chapter))
+    ids = [c.id for c in claims]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ValueError(f"claim ids must be unique; repeated: {dup}")
+    return claims
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The claim with this id; unknown ids suggest close matches (chapter 10)."""
+    from ..errors import lookup
+
+    return lookup(claim_id, {c.id: c for c in all_claims()}, what="claim")
+
+
+def ledger(chapter: int | None = None):
+    """The claims as a pandas DataFrame, one row per claim (chapter 10's table).
+
+    Columns: ``id, chapter, kind, essay, claimed, found, verdict, reason, cite, url``; ``found``
+    is :meth:`Claim.decide` formatted as text. ``chapter`` keeps one chapter's rows.
+    """
+    import pandas as pd
+
+    rows = []
+    for c in all_claims():
+        if chapter is not None and c.chapter != chapter:
+            continue
+        rows.append(dict(id=c.id, chapter=c.chapter, kind=c.kind, essay=c.essay,
+                         claimed=_fmt(c.claimed, c.unit), found=_fmt(c.decide(), c.unit),
+                         verdict=c.verdict, reason=c.reason, cite=c.cite, url=c.url))
+    if chapter is not None and not rows:
+        raise ValueError(f"chapter must be one of {sorted(CHAPTERS)}; got {chapter!r}")
+    return pd.DataFrame(rows)
+
+
+def summary():
+    """Counts of claims per verdict (rows) and chapter (columns), with totals (chapter 10)."""
+    import pandas as pd
+
+    df = ledger()
+    table = pd.crosstab(pd.Categorical(df["verdict"], categories=VERDICTS), df["chapter"],
+                        margins=True, margins_name="total", dropna=False)
+    table.index.name, table.columns.name = "verdict", "chapter"
+    return table
