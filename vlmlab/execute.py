@@ -2,7 +2,8 @@
 
 Each notebook runs top to bottom in a fresh kernel (``VLMLAB_SCALE`` decides the scale, else the
 device does); its provenance and execution time are stored in the notebook's metadata under
-``vlmlab`` so that the "Hardware and provenance" page can list them. Prints a time table.
+``vlmlab`` so that the "Hardware and provenance" page can list them. Prints a time table, then
+regenerates that page (``book/provenance.md``, see :mod:`vlmlab.provenance_page`).
 """
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds, status in rows:
         print(f"{name:<{width}}  {seconds:8.1f}  {status}")
     print(f"{'total':<{width}}  {sum(r[1] for r in rows if r[1] == r[1]):8.1f}")
+    if Path("_toc.yml").is_file() and Path("book").is_dir():  # run from the repository root
+        from .provenance_page import write_page
+
+        print(f"updated {write_page()} (Hardware and provenance)")
     return 1 if failed else 0
 
 
