@@ -1,0 +1,196 @@
+"""vlmlab.cost: FLOPs against torch's FlopCounterMode on transformers modules, KV bytes against a
+real cache, scaling laws as hypothesis properties, and hand derivations for the essay's numbers."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vlmlab import cost
+from vlmlab.models import from_hf_config, get_lm, list_lms
+
+PRESETS = st.sampled_from(list_lms())
+TOKENS = st.integers(min_value=1, max_value=200_000)
+
+
+# --- independent implementation: torch's FLOP counter on random-initialised transformers models
+
+def _tiny(attn="eager", **kw):
+    tf = pytest.importorskip("transformers")
+    args = dict(hidden_size=64, intermediate_size=176, num_hidden_layers=2, num_attention_heads=8,
+                num_key_value_heads=2, vocab_size=97, max_position_embeddings=512)
+    cfg = tf.LlamaConfig(**{**args, **kw})
+    cfg._attn_implementation = attn
+    return cfg, tf.LlamaForCausalLM(cfg).eval()
+
+
+def _count(fn):
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        out = fn()
+    return counter.get_total_flops(), counter.get_flop_counts()["Global"], out
+
+
+@pytest.mark.parametrize("n", [1, 17, 64])
+def test_prefill_flops_equal_flop_counter_on_eager_llama_with_gqa(n):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    cfg, model = _tiny()
+    total, _, _ = _count(lambda: model(torch.randint(0, 97, (1, n))))
+    assert cost.model_prefill_flops(from_hf_config(cfg), n).total == total  # exact
+
+
+def test_layer_flops_equal_flop_counter_on_one_decoder_layer():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    cfg, model = _tiny(num_hidden_layers=1)
+    ids = torch.randint(0, 97, (1, 40))
+    total, _, _ = _count(lambda: model.model(ids))  # base model: layers only, no lm_head
+    assert cost.layer_prefill_flops(from_hf_config(cfg), 40).total == total
+
+
+def test_decode_step_flops_equal_flop_counter():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    cfg, model = _tiny()
+    with torch.no_grad():
+        out = model(torch.randint(0, 97, (1, 30)), use_cache=True)
+    cache = getattr(out, "cache", None) or out.past_key_values
+    key = "cache" if hasattr(out, "cache") else "past_key_values"
+    total, _, _ = _count(lambda: model(torch.randint(0, 97, (1, 1)), use_cache=True, **{key: cache}))
+    assert cost.decode_step_flops(from_hf_config(cfg), context=30).total == total
+
+
+def test_flop_counter_misses_cpu_sdpa_attention():
+    """What FlopCounterMode counts: eager attention runs bmm (counted), and so does SDPA's math
+    backend; but SDPA's CPU flash kernel (aten._scaled_dot_product_flash_attention_for_cpu) has
+    no registered formula in torch 2.13, so on CPU only the linear layers are seen."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    cfg, model = _tiny(attn="sdpa")
+    ids = torch.randint(0, 97, (1, 64))
+    total, per_op, _ = _count(lambda: model(ids))
+    flops = cost.model_prefill_flops(from_hf_config(cfg), 64)
+    attention = flops["scores"] + flops["weighted_sum"]
+    if total == flops.total - attention:      # the CPU flash kernel: attention invisible
+        assert all("bmm" not in str(op) for op in per_op)
+    else:                                     # a kernel with a formula (or math backend)
+        assert total == flops.total
+
+
+# --- KV cache bytes against the tensors of a real transformers cache
+
+def test_kv_cache_bytes_equal_the_tensors_of_a_transformers_cache():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    cfg, model = _tiny(num_hidden_layers=3)
+    model = model.to(torch.bfloat16)
+    with torch.no_grad():
+        out = model(torch.randint(0, 97, (2, 21)), use_cache=True)
+    cache = getattr(out, "cache", None) or out.past_key_values
+    nbytes = sum(layer.keys.nbytes + layer.values.nbytes for layer in cache.layers)
+    assert cost.kv_cache_bytes(from_hf_config(cfg), 21, batch=2, dtype=torch.bfloat16) == nbytes
+
+
+# --- scaling laws (hypothesis)
+
+@settings(max_examples=60, deadline=None)
+@given(PRESETS, TOKENS)
+def test_prefill_flops_are_monotone_in_n(name, n):
+    assert cost.model_prefill_flops(name, n + 1).total > cost.model_prefill_flops(name, n).total
+    assert cost.decode_step_flops(name, n).total > cost.decode_step_flops(name, n - 1).total
+
+
+@settings(max_examples=60, deadline=None)
+@given(PRESETS, TOKENS, st.booleans())
+def test_breakdown_parts_sum_to_total(name, n, causal):
+    for b in (cost.layer_prefill_flops(name, n, causal), cost.model_prefill_flops(name, n, causal),
+              cost.decode_step_flops(name, n), cost.prefill_bytes(name, n),
+              cost.decode_step_bytes(name, n, batch=3)):
+        assert sum(b.parts.values()) == b.total and all(v >= 0 for v in b.parts.values())
+
+
+@settings(max_examples=60, deadline=None)
+@given(PRESETS, TOKENS)
+def test_score_flops_grow_4x_when_n_doubles_and_linear_parts_2x(name, n):
+    one, two = cost.layer_prefill_flops(name, n), cost.layer_prefill_flops(name, 2 * n)
+    assert two["scores"] == 4 * one["scores"] and two["weighted_sum"] == 4 * one["weighted_sum"]
+    for part in ("q_proj", "kv_proj", "o_proj", "mlp"):
+        assert two[part] == 2 * one[part]
+
+
+@settings(max_examples=60, deadline=None)
+@given(PRESETS, TOKENS, st.integers(1, 64))
+def test_kv_bytes_linear_in_tokens_batch_and_kv_heads(name, n, batch):
+    lm = get_lm(name)
+    assert cost.kv_cache_bytes(lm, 2 * n) == 2 * cost.kv_cache_bytes(lm, n)
+    assert cost.kv_cache_bytes(lm, n, batch) == batch * cost.kv_cache_bytes(lm, n)
+    from dataclasses import replace
+    mha = replace(lm, n_kv_heads=lm.n_heads)
+    assert cost.kv_cache_bytes(mha, n) * lm.n_kv_heads == cost.kv_cache_bytes(lm, n) * lm.n_heads
+    assert cost.kv_cache_bytes(lm, n) == n * cost.kv_bytes_per_token(lm)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 5000), st.integers(1, 5000))
+def test_causal_prefill_counts_the_lower_triangle(n, _):
+    lm = get_lm("llama-3-8b")
+    full, causal = cost.layer_prefill_flops(lm, n), cost.layer_prefill_flops(lm, n, causal=True)
+    assert causal["scores"] * 2 * n == full["scores"] * (n + 1)
+
+
+# --- crossover: closed form against the breakdown, and a hand derivation
+
+@pytest.mark.parametrize("name", list_lms())
+@pytest.mark.parametrize("causal", [False, True])
+def test_crossover_is_the_first_n_where_attention_wins(name, causal):
+    n = cost.attention_crossover_tokens(name, causal=causal)
+
+    def attention_wins(k):
+        b = cost.layer_prefill_flops(name, k, causal)
+        return b["scores"] + b["weighted_sum"] > b["q_proj"] + b["kv_proj"] + b["o_proj"] + b["mlp"]
+    assert attention_wins(n) and not attention_wins(n - 1)
+
+
+def test_crossover_llama2_7b_by_hand():
+    # 4 N^2 d > 2 N (4 d^2 + 3 d 11008)  <=>  N > 2 d + 1.5 * 11008 = 8192 + 16512 = 24704
+    assert cost.attention_crossover_tokens("llama-2-7b") == 24705
+    assert cost.attention_crossover_tokens("llama-2-7b", causal=True) == 2 * 24704
+
+
+# --- the essay's memory numbers, by hand (bytes)
+
+def test_essay_kv_numbers_for_llama2_7b():
+    lm = get_lm("llama-2-7b")
+    assert cost.kv_cache_bytes(lm, 4146, dtype="fp16") == 4146 * 32 * 4096 * 2 * 2  # 2,173,698,048 B
+    assert cost.kv_cache_bytes(lm, 350, dtype="fp16") == 350 * 32 * 4096 * 2 * 2    # 183,500,800 B
+    assert cost.kv_bytes_per_token(lm, "fp16") == 512 * 1024
+    assert cost.weight_bytes(lm, "fp16") == 2 * 6_738_415_616
+
+
+def test_attention_score_and_matrix_bytes_by_hand():
+    assert cost.attention_score_flops(4146, 4146, 32, 128) == 4 * 4146**2 * 4096
+    assert cost.attention_matrix_bytes(4146, 4146, 32) == 32 * 4146**2 * 4
+    assert cost.attention_matrix_bytes(10, 20, 2, batch=3, dtype="bf16") == 3 * 2 * 200 * 2
+
+
+def test_decode_bytes_are_dominated_by_weights_then_cache():
+    small = cost.decode_step_bytes("llama-2-7b", 100)
+    big = cost.decode_step_bytes("llama-2-7b", 100_000, batch=8)
+    assert small.share("weights") > 0.95
+    assert big["kv_read"] == cost.kv_cache_bytes("llama-2-7b", 100_000, 8)
+    assert big["kv_read"] > big["weights"]
+
+
+@pytest.mark.parametrize("call, kind, pattern", [
+    (lambda: cost.layer_prefill_flops("llama-2-7b", 0), ValueError, "n_tokens must be an integer >= 1, got 0"),
+    (lambda: cost.kv_cache_bytes("llama-2-7b", -5), ValueError, "tokens must be an integer >= 0, got -5"),
+    (lambda: cost.kv_cache_bytes("llama-2-7b", 10, dtype="fp12"), ValueError, "unknown dtype 'fp12'"),
+    (lambda: cost.decode_step_flops("llama-2-7b", 10, batch=0), ValueError, "batch must be an integer >= 1"),
+    (lambda: cost.model_prefill_flops(7, 10), TypeError, "lm must be an LMConfig or a preset name, got int 7"),
+    (lambda: cost.model_prefill_flops("lama-2-7b", 10), KeyError, "did you mean 'llama-2-7b'"),
+    (lambda: cost.attention_score_flops(10, 10, 0, 64), ValueError, "n_heads must be an integer >= 1"),
+])
+def test_bad_inputs_raise_clear_errors(call, kind, pattern):
+    with pytest.raises(kind, match=pattern):
+        call()
