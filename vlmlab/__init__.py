@@ -20,6 +20,7 @@ _LAZY = {
     "visual_tokens": "tokens",
     "visual_token_breakdown": "tokens",
     "list_models": "tokens",
+    "get_preset": "tokens",
     "get_lm": "models",
     "list_lms": "models",
 }
