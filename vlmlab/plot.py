@@ -94,4 +94,5 @@ def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
 def device_note(fig_or_ax, text: str) -> None:
     """Write which device (and scale) produced a measured figure, in its lower-right corner."""
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
-    fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=7, color="#555555")
+    # supxlabel, unlike fig.text, is given room by the constrained layout: it never hides an axis label
+    fig.supxlabel(text, x=0.995, ha="right", fontsize=7, color="#555555")
