@@ -1,0 +1,48 @@
+"""Fuyu's "connector": raw pixel patches, flattened, through one linear layer (chapters 5, 6).
+
+Fuyu-8B has no vision encoder: each 30x30x3 patch of the image is flattened to 2,700 numbers and
+projected to the LM width by ``vision_embed_tokens`` [bavishi2023fuyu]. One token per patch
+(Fuyu also appends a newline token per patch row, which comes from the text vocabulary).
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from .base import Connector, check_dims, linear_flops
+
+
+class FuyuPatchEmbedding(Connector):
+    """Linear(patch*patch*channels, d_out) on raw pixels, as Fuyu's ``vision_embed_tokens``."""
+
+    cite = "bavishi2023fuyu"
+
+    def __init__(self, d_out: int = 4096, patch: int = 30, channels: int = 3):
+        super().__init__()
+        check_dims(d_out=d_out, patch=patch, channels=channels)
+        self.patch, self.channels, self.d_out = patch, channels, d_out
+        self.d_in = patch * patch * channels
+        self.vision_embed_tokens = nn.Linear(self.d_in, d_out)
+
+    def patchify(self, pixels):
+        """(batch, channels, H, W) with H, W multiples of ``patch`` -> (batch, n_patches, d_in)."""
+        b, c, h, w = pixels.shape
+        p = self.patch
+        if c != self.channels or h % p or w % p:
+            raise ValueError(f"pixels must be (batch, {self.channels}, H, W) with H and W multiples of "
+                             f"{p}, got {tuple(pixels.shape)}")
+        x = pixels.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1)
+        return x.reshape(b, (h // p) * (w // p), p * p * c)
+
+    def forward(self, pixels_or_patches):
+        """Pixels (batch, C, H, W) or flattened patches (batch, n, d_in) -> (batch, n, d_out)."""
+        x = pixels_or_patches
+        if x.dim() == 4:
+            x = self.patchify(x)
+        return self.vision_embed_tokens(x)
+
+    def output_tokens(self, n_in: int) -> int:
+        """One LM token per pixel patch (row newline tokens not included)."""
+        return n_in
+
+    def _flop_parts(self, n_in):
+        return {"vision_embed_tokens": linear_flops(n_in, self.d_in, self.d_out)}

@@ -1,0 +1,172 @@
+"""Every fusion strategy on the same image: connector + LM, priced on paper and measured (chapter 5).
+
+A :class:`Strategy` names a connector and its options; :func:`build_vlm` joins it to a
+:class:`~vlmlab.lm.DecoderLM`; :func:`predict` gives tokens, parameters, FLOPs, bytes and KV-cache
+size from :mod:`vlmlab.cost` and the connector's own counts; :func:`measure_vlm` times prefill and
+one decode step and reads the KV cache that prefill really filled.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch import nn
+
+from .. import connectors as C
+from .. import cost
+from ..units import dtype_bytes
+from .model import DecoderLM
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A fusion strategy: label, connector name, its options, the bibtex key of its source."""
+
+    label: str
+    connector: str
+    options: dict = field(default_factory=dict)
+    cite: str = ""
+
+
+#: The strategies chapter 5 compares, in the order of its table.
+STRATEGIES = (
+    Strategy("LLaVA-1.5 MLP", "mlp", {}, "liu2024llava15"),
+    Strategy("InternVL pixel shuffle", "pixel_shuffle", {}, "chen2024internvl15"),
+    Strategy("WiCo 4x4 windows", "wico", {"w": 4}, "li2025wico"),
+    Strategy("C-Abstractor 12x12", "cabstractor", {"k": 12}, "cha2024honeybee"),
+    Strategy("Avg-pool 12x12", "avgpool", {"k": 12}, "cha2024honeybee"),
+    Strategy("Q-Former 32 queries", "qformer", {"n_queries": 32}, "li2023blip2"),
+    Strategy("Perceiver 64 latents", "perceiver", {"n_latents": 64}, "laurencon2024idefics2"),
+    Strategy("Flamingo cross-attn", "xattn", {"every": 4}, "alayrac2022flamingo"),
+    Strategy("Fuyu pixel patches", "fuyu", {}, "bavishi2023fuyu"),
+)
+
+#: Internal widths for a CPU-sized run (the real ones: BLIP-2's 768-wide 12-layer Q-Former,
+#: Idefics2's 16 heads of 96 with 4 KV heads).
+COMPACT = {"qformer": dict(d_model=128, n_layers=4, n_heads=4, d_ff=512),
+           "perceiver": dict(n_heads=4, n_kv_heads=1)}
+
+
+class VLM(nn.Module):
+    """A connector joined to a decoder LM; ``prefill(image, input_ids)`` runs them end to end."""
+
+    def __init__(self, strategy: Strategy, connector: nn.Module | None, lm: DecoderLM):
+        super().__init__()
+        self.strategy, self.connector, self.lm = strategy, connector, lm
+
+    @property
+    def cross_attention(self) -> bool:
+        return self.connector is None
+
+    def n_in(self, grid: int, image_px: int) -> int:
+        """Inputs the connector reads: grid² features, or Fuyu's 30-px patches of the padded image."""
+        if self.strategy.connector == "fuyu":
+            return math.ceil(image_px / self.connector.patch) ** 2
+        return grid * grid
+
+    def visual_tokens(self, n_in: int) -> int:
+        """Visual tokens concatenated into the LM's sequence (0 for cross-attention)."""
+        return 0 if self.cross_attention else self.connector.output_tokens(n_in)
+
+    def params_added(self) -> int:
+        """Parameters the strategy adds to the LM (connector, or the cross-attention blocks)."""
+        if self.cross_attention:
+            return self.lm.num_parameters() - self.lm.num_parameters(cross_attention=False)
+        return self.connector.num_parameters()
+
+    @torch.no_grad()
+    def prefill(self, image, input_ids, max_new_tokens: int = 8):
+        """(logits of the last position, KVCache) for one image (features or pixels) and a prompt."""
+        if self.cross_attention:
+            return self.lm.prefill(input_ids, visual=image, max_new_tokens=max_new_tokens)
+        embeds = torch.cat([self.connector(image), self.lm.embed(input_ids)], dim=1)
+        return self.lm.prefill(inputs_embeds=embeds, max_new_tokens=max_new_tokens)
+
+
+def build_vlm(strategy: Strategy, lm_cfg, d_vision: int, n_layers: int | None = None, compact: bool = False,
+              device="cpu", dtype=torch.float32) -> VLM:
+    """Connector + LM for ``strategy``, reading vision features of width ``d_vision`` (chapter 5)."""
+    opts = dict(strategy.options)
+    name = strategy.connector
+    if compact:
+        opts.update(COMPACT.get(name, {}))
+    with torch.device(device):
+        if name == "xattn":
+            lm = DecoderLM(lm_cfg, n_layers=n_layers, xattn_every=opts["every"], d_visual=d_vision)
+            conn = None
+        else:
+            lm = DecoderLM(lm_cfg, n_layers=n_layers)
+            width = {"fuyu": {}, "perceiver": {"d_in": d_vision, "d_model": lm_cfg.d_model}}.get(
+                name, {"d_in": d_vision, "d_out": lm_cfg.d_model})
+            if name == "perceiver" and compact:
+                opts["head_dim"] = lm_cfg.d_model // opts["n_heads"]
+            conn = C.build(name, **width, **({"d_out": lm_cfg.d_model} if name == "fuyu" else {}), **opts)
+    return VLM(strategy, conn, lm).to(dtype).eval()
+
+
+def predict(vlm: VLM, grid: int, image_px: int, n_text: int, dtype="fp32", max_new_tokens: int = 8) -> dict:
+    """Paper numbers for one image: tokens, parameters, FLOPs, bytes, KV cache (chapter 5).
+
+    LM parts come from :mod:`vlmlab.cost` (full score matrices, lm_head on the last position only,
+    as :meth:`DecoderLM.prefill` does); connector parts from the connector's ``flops``. The peak
+    memory of prefill is modelled as the KV cache it allocates plus one layer's widest activations
+    (SwiGLU's two d_ff-wide tensors and three d_model-wide ones per token).
+    """
+    cfg = replace(vlm.lm.cfg, n_layers=vlm.lm.n_layers)
+    b = dtype_bytes(dtype)
+    n_in = vlm.n_in(grid, image_px)
+    n_lm = vlm.visual_tokens(n_in) + n_text
+    pf = cost.model_prefill_flops(cfg, n_lm, lm_head=False).total + cost.lm_head_flops(cfg, 1)
+    pb = cost.prefill_bytes(cfg, n_lm, dtype, lm_head=False).total + vlm.params_added() * b
+    dfl = cost.decode_step_flops(cfg, n_lm).total
+    dby = cost.decode_step_bytes(cfg, n_lm, dtype=dtype).total
+    kv = cost.kv_cache_bytes(cfg, n_lm, dtype=dtype)
+    if vlm.cross_attention:
+        blocks = list(vlm.lm.cross_blocks)
+        pf += sum(blk.flops(n_in, n_text=n_text).total for blk in blocks)
+        dfl += sum(blk.flops(n_in, n_text=1, visual_kv=False).total for blk in blocks)
+        xkv = sum(2 * n_in * blk.n_kv_heads * blk.head_dim * b for blk in blocks)
+        kv += xkv
+        dby += xkv + sum(blk.num_parameters() - blk.k_proj.weight.numel() - blk.v_proj.weight.numel()
+                         for blk in blocks) * b
+    else:
+        pf += vlm.connector.flops(n_in).total
+    kv_alloc = cost.kv_cache_bytes(cfg, n_lm + max_new_tokens, dtype=dtype) + (kv - cost.kv_cache_bytes(cfg, n_lm, dtype=dtype))
+    peak = kv_alloc + n_lm * (2 * cfg.d_ff + 3 * cfg.d_model) * b
+    return {"strategy": vlm.strategy.label, "fusion": "cross-attention" if vlm.cross_attention else "concatenation",
+            "n_in": n_in, "visual_tokens": vlm.visual_tokens(n_in), "lm_tokens": n_lm,
+            "params_added": vlm.params_added(), "prefill_flops": pf, "prefill_bytes": pb,
+            "peak_bytes": peak, "kv_bytes": kv, "decode_flops": dfl, "decode_bytes": dby}
+
+
+def make_inputs(vlm: VLM, grid: int, image_px: int, d_vision: int, n_text: int, device="cpu",
+                dtype=torch.float32, seed: int = 0):
+    """Random vision features (batch 1, grid², d_vision) or padded pixels for Fuyu, and a prompt."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, vlm.lm.cfg.vocab_size, (1, n_text), generator=g).to(device)
+    if vlm.strategy.connector == "fuyu":
+        side = math.ceil(image_px / vlm.connector.patch) * vlm.connector.patch
+        return torch.randn(1, 3, side, side, generator=g).to(device, dtype), ids
+    return torch.randn(1, grid * grid, d_vision, generator=g).to(device, dtype), ids
+
+
+def measure_vlm(vlm: VLM, image, input_ids, device: str, budget_s: float = 0.3, max_new_tokens: int = 8) -> dict:
+    """Measured prefill seconds and peak bytes, filled KV-cache bytes and decode-step seconds.
+
+    ``peak_bytes_measured`` is ``None`` off CUDA (see :func:`vlmlab.bench.measure`). Chapter 5.
+    """
+    from .. import bench
+
+    pre = bench.measure(lambda: vlm.prefill(image, input_ids, max_new_tokens), device=device, warmup=1,
+                        budget_s=budget_s)
+    logits, cache = vlm.prefill(image, input_ids, max_new_tokens)
+    start, token, kv = cache.length, logits.argmax(-1), cache.nbytes
+
+    def step():
+        cache.length = start  # decode the same position again: constant context
+        return vlm.lm.decode_step(token, cache)
+
+    dec = bench.time_fn(step, device=device, warmup=2, budget_s=budget_s)
+    return {"prefill_s": pre.seconds, "peak_bytes_measured": pre.peak_bytes, "kv_bytes_measured": kv,
+            "decode_s": dec.median_s}
