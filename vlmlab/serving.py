@@ -1,0 +1,208 @@
+"""Serving on paper: memory per request, the largest batch that fits, throughput and $ per image (ch. 7).
+
+Three questions a deployment asks of a visual-token count, answered from :mod:`vlmlab.cost` and
+the roofline (:mod:`vlmlab.roofline`):
+
+* :func:`memory_per_sequence` -- the bytes one request holds: its KV cache, plus (optionally) the
+  transient activations of prefill (one layer's MLP workspace, an eager attention score matrix,
+  the logits). Which of these one counts decides the batch size, so each is a named part;
+* :func:`max_batch` -- how many requests fit beside the weights in a memory budget;
+* :func:`serving_estimate` -- time of one batch (prefill compute-bound, decode memory-bound, both
+  as roofline lower bounds), hence images/s, tokens/s and dollars per 1,000 images at a stated
+  price per GPU-hour.
+
+:func:`grow_batch` is the measuring side: it grows a batch until a (real or simulated)
+out-of-memory error and bisects to the largest batch that ran. Pure Python: no torch import.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import cost
+from .errors import non_negative_int, one_of, positive_int, positive_number
+from .units import Breakdown, dtype_bytes
+
+ATTENTION = ("flash", "eager")
+LOGITS = ("last", "all")
+
+
+def memory_per_sequence(lm, tokens: int, dtype="fp16", *, activations: bool = True,
+                        attention: str = "flash", logits: str = "last", new_tokens: int = 0) -> Breakdown:
+    """Bytes one request of ``tokens`` prompt tokens occupies while it is prefilled (chapter 7).
+
+    Parts: ``kv_cache`` (prompt plus ``new_tokens``, :func:`vlmlab.cost.kv_cache_bytes`); with
+    ``activations=True`` also the transient peak of one layer -- ``mlp_workspace`` (SwiGLU's gate
+    and up outputs, ``2 d_ff``, plus ``4 d`` of hidden state, attention output and residual, per
+    token), ``attention_scores`` (``heads x n x n`` when ``attention='eager'`` materialises the
+    score matrix; 0 for FlashAttention) and ``logits`` (``vocab`` fp32 values for the last
+    position, or for every position when ``logits='all'``, as a plain ``model(input_ids)`` does).
+    Layers run one after another, so only one layer's workspace is alive at a time.
+    """
+    lm = cost._lm(lm)
+    tokens = positive_int("tokens", tokens)
+    one_of("attention", attention, ATTENTION)
+    one_of("logits", logits, LOGITS)
+    b = dtype_bytes(dtype)
+    parts = {"kv_cache": cost.kv_cache_bytes(lm, tokens + non_negative_int("new_tokens", new_tokens), 1, dtype)}
+    if activations:
+        parts["mlp_workspace"] = tokens * (2 * lm.d_ff + 4 * lm.d_model) * b
+        parts["attention_scores"] = lm.n_heads * tokens * tokens * b if attention == "eager" else 0
+        parts["logits"] = (tokens if logits == "all" else 1) * lm.vocab_size * 4
+    return Breakdown(parts, unit="bytes", label=f"{lm.name}, one request of {tokens:,} tokens",
+                     meta={"tokens": tokens, "dtype": str(dtype), "attention": attention, "logits": logits})
+
+
+def max_batch(lm, tokens: int, memory_bytes: float, dtype="fp16", *, reserve_bytes: float = 0,
+              **per_sequence) -> int:
+    """Largest batch of ``tokens``-token requests that fits in ``memory_bytes`` (chapter 7).
+
+    ``(memory_bytes - weights - reserve_bytes) // memory_per_sequence(...)``, with the weights in
+    ``dtype`` and ``reserve_bytes`` for what a framework keeps (CUDA context, allocator slack).
+    ``per_sequence`` goes to :func:`memory_per_sequence` (``activations``, ``attention``,
+    ``logits``, ``new_tokens``). Returns 0 when not even one request fits.
+    """
+    positive_number("memory_bytes", memory_bytes)
+    if reserve_bytes < 0:
+        raise ValueError(f"reserve_bytes must be >= 0, got {reserve_bytes!r}")
+    free = memory_bytes - cost.weight_bytes(lm, dtype) - reserve_bytes
+    per = memory_per_sequence(lm, tokens, dtype, **per_sequence).total
+    return max(0, int(free // per))
+
+
+@dataclass(frozen=True)
+class ServingEstimate:
+    """Roofline estimate of serving one batch: seconds per phase, rates and cost (chapter 7)."""
+
+    batch: int
+    prompt_tokens: int
+    new_tokens: int
+    prefill_s: float
+    decode_s: float
+    dollars_per_hour: float
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of one batch: prefill, then ``new_tokens`` decode steps."""
+        return self.prefill_s + self.decode_s
+
+    @property
+    def images_per_s(self) -> float:
+        """Requests (one image each) completed per second."""
+        return self.batch / self.seconds
+
+    @property
+    def generated_tokens_per_s(self) -> float:
+        """New tokens per second over the whole batch (prefill time included)."""
+        return self.batch * self.new_tokens / self.seconds
+
+    @property
+    def processed_tokens_per_s(self) -> float:
+        """Prompt plus generated tokens per second."""
+        return self.batch * (self.prompt_tokens + self.new_tokens) / self.seconds
+
+    @property
+    def dollars_per_1000_images(self) -> float:
+        """GPU time of 1,000 requests at ``dollars_per_hour``."""
+        return self.dollars_per_hour / 3600 * self.seconds / self.batch * 1000
+
+
+def batch_flops_bytes(lm, prompt_tokens: int, new_tokens: int, batch: int, dtype="bf16"):
+    """FLOPs and bytes of prefill and of each decode step for a batch (chapter 7).
+
+    Returns ``(prefill_flops, prefill_bytes, steps)`` with ``steps`` a list of ``(flops, bytes)``
+    per generated token. Prefill: ``batch`` prompts, logits of the last position only, weights read
+    once for the whole batch. Decode step ``i`` reads every sequence's cache of
+    ``prompt_tokens + i`` tokens (:func:`vlmlab.cost.decode_step_bytes`).
+    """
+    lm = cost._lm(lm)
+    n, batch = positive_int("prompt_tokens", prompt_tokens), positive_int("batch", batch)
+    non_negative_int("new_tokens", new_tokens)
+    one = cost.prefill_bytes(lm, n, dtype, lm_head=False)
+    pf = batch * (cost.model_prefill_flops(lm, n, lm_head=False).total + cost.lm_head_flops(lm, 1))
+    pb = one["weights"] + batch * (one.total - one["weights"])
+    steps = [(cost.decode_step_flops(lm, n + i, batch).total, cost.decode_step_bytes(lm, n + i, batch, dtype).total)
+             for i in range(new_tokens)]
+    return pf, pb, steps
+
+
+def serving_estimate(lm, prompt_tokens: int, new_tokens: int, batch: int, ceilings,
+                     dollars_per_hour: float, dtype="bf16") -> ServingEstimate:
+    """Roofline estimate of one batch on ``ceilings`` at ``dollars_per_hour`` (chapter 7).
+
+    Each phase takes ``max(flops / peak, bytes / bandwidth)`` (:func:`vlmlab.roofline.predict_seconds`):
+    prefill is compute-bound, decode steps memory-bound. A lower bound: real kernels reach a
+    fraction of both ceilings (chapter 4 measures how much).
+    """
+    from .roofline import predict_seconds
+
+    positive_number("dollars_per_hour", dollars_per_hour)
+    pf, pb, steps = batch_flops_bytes(lm, prompt_tokens, new_tokens, batch, dtype)
+    decode = sum(predict_seconds(f, b, ceilings) for f, b in steps)
+    return ServingEstimate(batch, prompt_tokens, new_tokens, predict_seconds(pf, pb, ceilings), decode,
+                           float(dollars_per_hour))
+
+
+@dataclass(frozen=True)
+class GrowResult:
+    """Outcome of :func:`grow_batch`: the largest batch that ran and every trial ``(batch, status, note)``."""
+
+    max_batch: int
+    trials: tuple
+
+    def to_frame(self):
+        """Trials as a pandas DataFrame (columns ``batch, status, note``)."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.trials), columns=["batch", "status", "note"])
+
+
+def grow_batch(try_batch: Callable[[int], object], *, is_oom: Callable[[BaseException], bool],
+               start: int = 1, limit: int = 4096, cleanup: Callable[[], object] | None = None) -> GrowResult:
+    """Double the batch from ``start`` until ``try_batch(b)`` raises an out-of-memory error, then
+    bisect between the last batch that ran and the first that did not (chapter 7).
+
+    ``is_oom(exc)`` decides which exceptions are out-of-memory (e.g. :func:`vlmlab.bench.is_oom`);
+    any other exception propagates. ``cleanup()`` runs after every trial (free cached memory).
+    Stops at ``limit`` (reported as status ``'limit'``) if no OOM came. Every trial is kept, so the
+    OOM is a data point, not a crash.
+    """
+    start, limit = positive_int("start", start), positive_int("limit", limit)
+    trials = []
+
+    def attempt(b: int) -> bool:
+        try:
+            try_batch(b)
+            trials.append((b, "ok", ""))
+            return True
+        except Exception as exc:  # noqa: BLE001 -- only OOMs are data points
+            if not is_oom(exc):
+                raise
+            first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+            trials.append((b, "OOM", f"{type(exc).__name__}: {first}"))
+            return False
+        finally:
+            if cleanup is not None:
+                cleanup()
+
+    good, bad, b = 0, None, start
+    while b <= limit:
+        if attempt(b):
+            good, b = b, b * 2
+        else:
+            bad = b
+            break
+    if bad is None:
+        trials.append((good, "limit", f"no out-of-memory up to batch {good} (limit {limit})"))
+        return GrowResult(good, tuple(trials))
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if attempt(mid):
+            good = mid
+        else:
+            bad = mid
+    return GrowResult(good, tuple(trials))
+
+
+__all__ = ["memory_per_sequence", "max_batch", "ServingEstimate", "batch_flops_bytes", "serving_estimate",
+           "GrowResult", "grow_batch"]
