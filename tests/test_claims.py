@@ -213,7 +213,7 @@ def test_numeric_verdicts_agree_with_the_numbers():
 WRONG = ["thesis-rare", "thesis-none-pure", "consensus-64-576", "llava-mlp-compresses",
          "blip2-128x", "deepseek-16x", "ovis-dynamic", "bitter-lesson-quote", "fuyu-quote-source",
          "llava-quote-source", "stackoverflow-quote", "hf-compression-framing",
-         "speedup-137x-total", "access-dates", "crossattn-weights"]
+         "speedup-137x-total", "access-dates", "crossattn-weights", "wico-pooling"]
 
 
 @pytest.mark.parametrize("claim_id", WRONG)
@@ -245,3 +245,8 @@ def test_claims_import_no_torch():
     code = ("import sys, vlmlab.claims as c; c.ledger(); c.summary(); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_beit3_keeps_one_token_per_14px_patch():
+    # BEiT-3 giant: 224 px input, 14 px patches (Wang et al. 2023, Table 2) -> 16 x 16 tokens
+    assert get_claim("beit3-tokens").decide() == 16 * 16

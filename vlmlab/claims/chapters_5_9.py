@@ -49,6 +49,13 @@ def _tokens(model: str, height: int, width: int) -> int:
     return visual_tokens(model, height, width)
 
 
+def _beit3_tokens(side_px: int) -> int:
+    """BEiT-3 (giant) image tokens: 14-px patches, no compression (wang2023beit3, Table 2)."""
+    from ..tokens.grid import patch_grid
+    rows, cols = patch_grid(side_px, side_px, 14)
+    return rows * cols
+
+
 def _lm():
     from ..models import get_lm
     return get_lm("llama-2-7b")
@@ -152,6 +159,10 @@ CLAIMS: tuple[Claim, ...] = (
           "adaptively.", "C-/D-Abstractor", "holds", "Both are Honeybee's locality-aware projectors "
           "with a chosen output count.", "https://arxiv.org/abs/2312.06742", "cha2024honeybee",
           value="Honeybee (Cha et al., 2024)"),
+    Claim("wico-pooling", 5, "model fact", "Lists WiCo among compression techniques as spatial "
+          "pooling.", "spatial pooling", "wrong", "WiCo concatenates the tokens of each window along "
+          "the channel axis and projects them with one linear layer; nothing is averaged.",
+          "https://arxiv.org/abs/2504.04024", "li2025wico", value="channel concatenation + linear"),
     # ---- chapter 6: counter-examples and the central thesis --------------------------------
     Claim("thesis-rare", 6, "thesis", "Modern VLMs almost never concatenate visual and text "
           "tokens.", "rare",
@@ -186,6 +197,11 @@ CLAIMS: tuple[Claim, ...] = (
           "text, with modality experts.", "from scratch", "holds", "BEiT-3's Multiway Transformer "
           "has vision, language and vision-language experts, pretrained from scratch.",
           "https://arxiv.org/abs/2208.10442", "wang2023beit3", value="Multiway Transformer"),
+    Claim("beit3-tokens", 6, "thesis", "BEiT-3 does not solve the token-count problem and still "
+          "needs compression.", "needs compression", "roughly", "It keeps one token per patch, so "
+          "the count problem stays; but it uses no compressor and stays short by working at 224 px.",
+          "https://arxiv.org/abs/2208.10442", "wang2023beit3",
+          compute=lambda: _beit3_tokens(224), unit="tokens"),
     # ---- chapter 7: engineering pragmatism ------------------------------------------------
     Claim("ops-17.2m", 7, "number", "4,146 tokens need 4,146^2 = 17.2M x d operations per layer.",
           17.2e6, "holds", "4,146^2 = 17,189,316 pairs (each costs 4 x d FLOPs for QK and PV).",
