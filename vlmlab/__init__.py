@@ -8,8 +8,13 @@ Layout (one module per concept; analytic modules import no torch):
   roofline    what the device allows: ceilings and predicted time                (chapters 2, 4, 7)
   bench       what it really costs: timing, peak memory, OOM-safe sweeps         (chapters 2, 4, 5, 7, 9)
   connectors  the modules that turn image features into LM inputs (torch)        (chapters 5, 6)
-  lm          a small decoder LM with a KV cache (torch)                         (chapters 5, 7)
-  claims      the source essay's claims, each with what decides it               (chapter 10)
+  attention   the attention paths the book times (naive, SDPA backends, a layer) (chapters 2, 4)
+  lm          a small decoder LM with a KV cache (torch)                         (chapters 5, 6, 7)
+  multiway    a BEiT-3-style multiway transformer miniature (torch)              (chapter 6)
+  serving     batch limits, throughput and cost per image                        (chapter 7)
+  granularity how redundant image patches are; merging and pruning               (chapter 8)
+  subquadratic linear attention, selective scans, cutting vision attention        (chapter 9)
+  claims      the source essay's claims, each with what decides it               (chapters 10, 11)
   plot, units, errors, device, notebook: the book's shared style and plumbing
 """
 from __future__ import annotations
