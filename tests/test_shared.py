@@ -54,6 +54,7 @@ def test_formatting_uses_binary_bytes_and_decimal_rates():
     assert units.fmt_seconds(0.0123) == "12.30 ms"
     assert units.fmt_count(17189316) == "17,189,316"
     assert units.fmt_ratio(6876.2) == "6,876.2×"
+    assert units.fmt_percent(0.137) == "14%" and units.fmt_percent(0.9051, 1) == "90.5%"
 
 
 def test_dtype_bytes_accepts_torch_style_names():

@@ -75,6 +75,11 @@ def fmt_ratio(x: float, digits: int = 1) -> str:
     return f"{x:,.{digits}f}×"
 
 
+def fmt_percent(share: float, digits: int = 0) -> str:
+    """A share as a percentage: ``fmt_percent(0.137) == '14%'``."""
+    return f"{share:.{digits}%}"
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """A total with the named parts that add up to it, e.g. FLOPs of qkv, scores, mlp.
