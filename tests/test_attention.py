@@ -59,6 +59,21 @@ def test_best_attention_picks_a_fused_backend_on_cpu():
     assert torch.allclose(best(q, k, v), A.naive_attention(q, k, v), atol=1e-5)
 
 
+def test_backends_for_a_decode_shape():
+    # one query against 300 cached keys: causal needs equal lengths, so no backend serves it
+    assert "math" in A.available_backends("cpu", "fp32", heads=2, head_dim=32, n=300, n_q=1)
+    assert A.available_backends("cpu", "fp32", heads=2, head_dim=32, n=300, n_q=1, causal=True) == []
+    best = A.best_attention("cpu", "fp32", heads=2, head_dim=32, n=300, n_q=1, repeats=2)
+    q, k, v = A.attention_inputs(1, 2, 1, 32)[0], *A.attention_inputs(1, 2, 300, 32)[1:]
+    assert best.name in best.seconds
+    assert torch.allclose(best(q, k, v), A.naive_attention(q, k, v), atol=1e-5)
+
+
+def test_best_attention_falls_back_to_torchs_choice_when_no_backend_runs():
+    best = A.best_attention("cpu", "fp32", heads=2, head_dim=32, n=300, n_q=1, causal=True, repeats=1)
+    assert best.name == "sdpa" and best.seconds == {}
+
+
 def test_bad_arguments():
     q, k, v = A.attention_inputs(1, 4, 8, 16)
     with pytest.raises(ValueError, match="backend"):

@@ -152,6 +152,21 @@ def test_sweep_propagates_other_errors():
         bench.sweep(make, [1], device="cpu", progress=False)
 
 
+def test_sweep_records_other_errors_when_asked_and_goes_on():
+    # e.g. an attention backend that refuses one shape ("No available kernel"): a row, not a crash
+    def make(n):
+        def work():
+            if n == 2:
+                raise RuntimeError("No available kernel. Aborting execution.")
+        return work
+
+    df = bench.sweep(make, [1, 2, 3], device="cpu", warmup=0, repeats=1, errors="record", progress=False)
+    assert list(df["status"]) == ["ok", "error", "ok"]  # not an OOM: larger sizes are still tried
+    assert df.loc[1, "note"] == "error at n=2 (RuntimeError: No available kernel. Aborting execution.)"
+    with pytest.raises(ValueError, match="errors.*'ignore'"):
+        bench.sweep(make, [1], device="cpu", errors="ignore", progress=False)
+
+
 def test_sweep_needs_a_factory_of_callables_and_sizes():
     with pytest.raises(TypeError, match="zero-argument callable"):
         bench.sweep(lambda n: 3, [1], device="cpu", progress=False)

@@ -137,13 +137,16 @@ def attention_inputs(batch: int, heads: int, n: int, head_dim: int, *, device: s
 
 
 def available_backends(device: str = "cpu", dtype="fp32", *, heads: int = 8, head_dim: int = 64,
-                       n: int = 256, batch: int = 1, causal: bool = False) -> list[str]:
+                       n: int = 256, batch: int = 1, causal: bool = False, n_q: int | None = None) -> list[str]:
     """The SDPA backends that run here for this shape and dtype (tried once, warnings silenced).
 
-    A backend that cannot serve the call raises 'No available kernel' (and warns why); such a
-    backend is left out. Used by chapters 2 and 4.
+    ``n`` is the key/value length and ``n_q`` the query length (default ``n``; ``n_q=1`` is a
+    decode step). A backend that cannot serve the call raises 'No available kernel' (after
+    warning why); such a backend is left out. Used by chapters 2 and 4.
     """
-    q, k, v = attention_inputs(batch, heads, n, head_dim, device=device, dtype=dtype)
+    n_q = n if n_q is None else positive_int("n_q", n_q)
+    q, _, _ = attention_inputs(batch, heads, n_q, head_dim, device=device, dtype=dtype)
+    _, k, v = attention_inputs(batch, heads, n, head_dim, device=device, dtype=dtype)
     ok = []
     for name in BACKENDS:
         try:
@@ -169,26 +172,35 @@ class BestAttention:
 
 
 def best_attention(device: str = "cpu", dtype="fp32", *, heads: int = 32, head_dim: int = 128,
-                   n: int = 4096, batch: int = 1, causal: bool = False, repeats: int = 5) -> BestAttention:
+                   n: int = 4096, batch: int = 1, causal: bool = False, repeats: int = 5,
+                   n_q: int | None = None) -> BestAttention:
     """Time every fused SDPA backend that runs here on this shape; return the fastest.
 
-    'Fused' means every backend except 'math' (which materialises the score matrix like the naive
-    version); 'math' is returned only when nothing else runs. ``seconds`` holds each backend's
-    median time. Used by chapters 2 and 4.
+    ``n`` is the key/value length, ``n_q`` the query length (default ``n``; pass ``n_q=1`` to pick
+    the kernel for a decode step). 'Fused' means every backend except 'math' (which materialises
+    the score matrix like the naive version); 'math' is used only when nothing else runs, and
+    torch's own choice (``'sdpa'``) when no restricted backend survives the timing at full size.
+    ``seconds`` holds each backend's median time. Used by chapters 2 and 4.
     """
     from .bench import time_fn
 
+    n_q = n if n_q is None else positive_int("n_q", n_q)
     names = available_backends(device, dtype, heads=heads, head_dim=head_dim, n=min(n, 256),
-                               batch=batch, causal=causal)
+                               n_q=min(n_q, 256), batch=batch, causal=causal)
     fused = [b for b in names if b != "math"] or names
-    q, k, v = attention_inputs(batch, heads, n, head_dim, device=device, dtype=dtype)
+    q, _, _ = attention_inputs(batch, heads, n_q, head_dim, device=device, dtype=dtype)
+    _, k, v = attention_inputs(batch, heads, n, head_dim, device=device, dtype=dtype)
     seconds = {}
     for name in fused:
-        try:
-            seconds[name] = time_fn(lambda: sdpa_attention(q, k, v, causal, name), device=device,
-                                    warmup=1, repeats=repeats).median_s
-        except RuntimeError:
+        try:  # a backend may refuse the full-size shape although it ran the small one
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                seconds[name] = time_fn(lambda: sdpa_attention(q, k, v, causal, name), device=device,
+                                        warmup=1, repeats=repeats).median_s
+        except (RuntimeError, ValueError, NotImplementedError):
             continue
+    if not seconds:
+        return BestAttention("sdpa", attention_fn("sdpa"), {})
     best = min(seconds, key=seconds.get)
     return BestAttention(best, attention_fn(best), seconds)
 

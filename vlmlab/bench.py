@@ -5,8 +5,8 @@
   with its quartiles is reported (:class:`Timing`).
 * :func:`measure` adds the peak memory the call needed above what was already allocated
   (``torch.cuda.max_memory_allocated`` on CUDA; ``None`` elsewhere, see :func:`measure`).
-* :func:`sweep` measures a workload over a list of sizes and records an out-of-memory error as a
-  data point (``status='OOM'``, ``note='OOM at n=…'``), frees memory and goes on.
+* :func:`sweep` measures a workload over sizes; an out-of-memory error is a data point
+  (``status='OOM'``, ``note='OOM at n=…'``): memory is freed and the sweep goes on.
 
 Every result carries the :class:`~vlmlab.device.Provenance` of the machine that produced it.
 Used by chapters 2, 4, 5, 7 and 9.
@@ -231,25 +231,27 @@ def free_memory(device: str) -> None:
         torch.mps.empty_cache()
 
 
-def _sweep_one(make, n, device, warmup, repeats, budget_s, prov):
-    """Measure one size; return (Measurement or None, exception or None)."""
+def _sweep_one(make, n, device, warmup, repeats, budget_s, prov, record_errors=False):
+    """Measure one size; return (Measurement or None, (status, message) or None)."""
     try:
         work = make(n)
         if not callable(work):
-            raise TypeError(f"fn(n) must return a zero-argument callable to time, got "
-                            f"{type(work).__name__} for n={n}")
+            raise TypeError(f"fn(n) must return a zero-argument callable to time, got {type(work).__name__} for n={n}")
         result = measure(work, device=device, warmup=warmup, repeats=repeats, budget_s=budget_s, prov=prov)
         del work
         return result, None
-    except Exception as exc:  # noqa: BLE001 -- only OOMs are kept, everything else is re-raised
-        if not is_oom(exc):
+    except Exception as exc:  # noqa: BLE001 -- OOMs (and, if asked, other errors) are kept, the rest re-raised
+        oom = is_oom(exc)
+        if not (oom or record_errors):
             raise
-        return None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ''}"
+        text = str(exc).strip()
+        return None, ("OOM" if oom else "error",
+                      f"{type(exc).__name__}: {text.splitlines()[0][:160] if text else ''}")
 
 
 def sweep(fn: Callable[[int], Callable[[], object]], sizes: Iterable[int], *, device: str,
           desc: str = "sweep", warmup: int = 2, repeats: int | None = None, budget_s: float = 0.3,
-          skip_after_oom: bool = True, progress: bool = True):
+          skip_after_oom: bool = True, progress: bool = True, errors: str = "raise"):
     """Measure ``fn(n)()`` for each ``n`` in ``sizes``; an out-of-memory error becomes a row.
 
     ``fn(n)`` builds the workload of size ``n`` (allocates its inputs, untimed) and returns a
@@ -258,13 +260,16 @@ def sweep(fn: Callable[[int], Callable[[], object]], sizes: Iterable[int], *, de
     ``'ok'``, ``'OOM'`` (``note='OOM at n=…'`` plus the error) or, with ``skip_after_oom``, ``'skipped'``
     for larger sizes, which would not fit either. After an OOM the memory is freed
     (``gc.collect``, ``torch.cuda.empty_cache``) so the rest of the notebook can go on. The
-    provenance is in ``df.attrs['provenance']``. Other errors propagate. A ``tqdm.auto`` bar
-    shows progress. Used by chapters 2, 4, 5 and 7.
+    provenance is in ``df.attrs['provenance']``. Other errors propagate with ``errors='raise'``
+    (the default); with ``errors='record'`` they become rows with ``status='error'`` and the
+    message in ``note`` (e.g. an attention backend that refuses one shape), and the sweep goes
+    on. A ``tqdm.auto`` bar shows progress. Used by chapters 2, 4, 5 and 7.
     """
     import pandas as pd
     from tqdm.auto import tqdm
 
     kind = _check_device(device)
+    one_of("errors", errors, ("raise", "record"))
     if not callable(fn):
         raise TypeError(f"fn must be a callable n -> (callable to time), got {type(fn).__name__} {fn!r}")
     sizes = [positive_int("sizes[i]", n) for n in sizes]
@@ -276,11 +281,13 @@ def sweep(fn: Callable[[int], Callable[[], object]], sizes: Iterable[int], *, de
         if oom_at is not None and skip_after_oom and n >= oom_at:
             rows.append((n, math.nan, math.nan, math.nan, math.nan, 0, None, "skipped", f"skipped: OOM at n={oom_at}"))
             continue
-        result, error = _sweep_one(fn, n, kind, warmup, repeats, budget_s, prov)
+        result, error = _sweep_one(fn, n, kind, warmup, repeats, budget_s, prov, errors == "record")
         if result is None:
             free_memory(kind)
-            oom_at = n if oom_at is None else min(oom_at, n)
-            rows.append((n, math.nan, math.nan, math.nan, math.nan, 0, None, "OOM", f"OOM at n={n} ({error})"))
+            status, message = error
+            if status == "OOM":
+                oom_at = n if oom_at is None else min(oom_at, n)
+            rows.append((n, math.nan, math.nan, math.nan, math.nan, 0, None, status, f"{status} at n={n} ({message})"))
             continue
         t = result.timing
         rows.append((n, t.median_s, t.p25_s, t.p75_s, t.min_s, t.repeats, result.peak_bytes, "ok", ""))
