@@ -109,3 +109,14 @@ def test_importing_vlmlab_and_analytic_modules_loads_no_torch():
             "    except ModuleNotFoundError as e:\n        assert e.name == 'vlmlab.' + m, e\n"
             "assert 'torch' not in sys.modules, 'an analytic module imported torch'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cpu_measurements_use_one_thread_unless_told(monkeypatch):
+    monkeypatch.delenv("VLMLAB_CPU_THREADS", raising=False)
+    assert device.cpu_threads() == 1
+    monkeypatch.setenv("VLMLAB_CPU_THREADS", "4")
+    assert device.cpu_threads() == 4 and device.provenance("cpu", "ci").cpu_threads == 4
+    for bad in ("0", "two"):
+        monkeypatch.setenv("VLMLAB_CPU_THREADS", bad)
+        with pytest.raises(ValueError, match=f"VLMLAB_CPU_THREADS must be an integer >= 1; got '{bad}'"):
+            device.cpu_threads()

@@ -280,3 +280,104 @@ def test_cost_functions_reject_bad_arguments():
         vision_attention_cost(1, 1, 4, 1, 64, kernel="flex")
     with pytest.raises(TypeError, match="seq_len must be an integer >= 1, got float 1.5"):
         selective_scan_cost(1.5, 64)
+
+
+# --- measurement path: threads, model terms, slopes and legend ---------------------------------
+
+def test_timing_threads_sets_and_restores_cpu_threads_only():
+    from vlmlab.subquadratic import timing_threads
+
+    original = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        with timing_threads("cpu", 1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 3
+        with pytest.raises(RuntimeError, match="inside"):
+            with timing_threads("cpu", 2):
+                raise RuntimeError("inside")
+        assert torch.get_num_threads() == 3                          # restored after an error too
+        with timing_threads("cuda:0", 1):                            # GPU kernels: host threads untouched
+            assert torch.get_num_threads() == 3
+        with pytest.raises(ValueError, match="threads must be an integer >= 1, got 0"):
+            with timing_threads("cpu", 0):
+                pass
+    finally:
+        torch.set_num_threads(original)
+
+
+def test_mixers_and_constants_are_timed_on_one_cpu_thread(monkeypatch):
+    from vlmlab.subquadratic import measure_mixers, measure_time_model, workloads
+
+    seen = []
+
+    def spy(name, n, device, *args):
+        return lambda: seen.append((name, n, torch.get_num_threads()))
+
+    monkeypatch.setattr(workloads, "mixer_workload", spy)
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        frames = measure_mixers({"softmax (SDPA)": [8, 16], "scan, sequential": [8]}, "cpu", budget_s=0.001)
+        assert torch.get_num_threads() == 2
+        model = measure_time_model("cpu", seconds=0.02)
+    finally:
+        torch.set_num_threads(original)
+    assert set(frames) == {"softmax (SDPA)", "scan, sequential"}
+    soft = frames["softmax (SDPA)"]
+    assert list(soft.n) == [8, 16] and set(soft.status) == {"ok"}
+    assert (soft.seconds == soft.min_s).all() and (soft.seconds <= soft.median_s).all()   # the fastest call
+    assert seen and {threads for _, _, threads in seen} == {1}
+    assert {(name, n) for name, n, _ in seen} == {("softmax (SDPA)", 8), ("softmax (SDPA)", 16), ("scan, sequential", 8)}
+    assert "1 CPU thread" in model.source and model.flops_per_s > 0 and model.op_overhead_s > 0
+    with pytest.raises(ValueError, match="unknown mixer 'softmax'"):
+        measure_mixers({"softmax": [8]}, "cpu")
+
+
+def test_predicted_terms_by_hand():
+    from vlmlab.subquadratic import OpCost, predicted_terms
+    from vlmlab.units import Breakdown
+
+    cost = OpCost("x", Breakdown({"a": 3e12}, "FLOP", "x"), traffic_bytes=2e9, peak_bytes=0, launches=40)
+    model = TimeModel(flops_per_s=1e12, bytes_per_s=1e9, op_overhead_s=1e-3)
+    # compute 3e12 / 1e12 = 3 s; memory 2e9 / 1e9 = 2 s; calls 40 × 1 ms = 0.04 s; max(3, 2) + 0.04
+    assert predicted_terms(cost, model) == pytest.approx({"compute": 3.0, "memory": 2.0, "calls": 0.04})
+    assert predicted_seconds(cost, model) == pytest.approx(3.04)
+
+
+def test_tail_slopes_and_one_legend_entry_per_series():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from vlmlab.subquadratic import scaling_panel, tail_slopes
+
+    # seconds = 1e-6·n² on the last three sizes (slope 2); the first row is an OOM and is skipped
+    quad = pd.DataFrame({"n": [4, 8, 16, 32], "seconds": [math.nan, 64e-6, 256e-6, 1024e-6],
+                         "status": ["OOM", "ok", "ok", "ok"]})
+    flat = pd.DataFrame({"n": [8, 16, 32], "seconds": [1e-3, 1e-3, 1e-3], "status": ["ok"] * 3})
+    assert tail_slopes(quad, lambda n: 5.0 * n) == pytest.approx((2.0, 1.0))
+    assert tail_slopes(quad.head(2), lambda n: n) == (pytest.approx(math.nan, nan_ok=True),) * 2
+    fig, ax = plt.subplots()
+    slopes = scaling_panel(ax, {"quad": quad, "flat": flat}, lambda name, n: 1e-3 * n, ["quad", "flat"])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+    assert labels == ["quad: measured slope 2.00, predicted 1.00", "flat: measured slope 0.00, predicted 1.00"]
+    assert slopes["flat"] == pytest.approx((0.0, 1.0))
+
+
+def test_slope_sentence_words_follow_the_numbers():
+    from vlmlab.subquadratic import slope_sentence
+
+    names = {"a": "alpha", "b": "beta", "c": "gamma"}
+    assert slope_sentence({"a": (1.02, 1.0), "b": (1.9, 2.0)}, names) == \
+        "Measured and predicted slopes agree within 0.15 for alpha and beta."
+    assert slope_sentence({"a": (1.02, 1.0), "b": (1.5, 2.0), "c": (0.0, 1.0)}, names) == (
+        "Measured and predicted slopes agree within 0.15 for alpha. "
+        "They differ by more for beta (1.50 against 2.00) and gamma (0.00 against 1.00).")
+    assert slope_sentence({"a": (4.9, 1.0)}, names, tolerance=0.5) == \
+        "Measured and predicted slopes differ by more than 0.5 for alpha (4.90 against 1.00)."
+    assert "differ" in slope_sentence({"a": (math.nan, 1.0)})          # a NaN never "agrees"
+    with pytest.raises(ValueError, match="tolerance must be a number >= 0, got -1"):
+        slope_sentence({}, tolerance=-1)

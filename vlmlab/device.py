@@ -36,6 +36,24 @@ def pick_device(prefer: str | None = None) -> str:
     return available[0]
 
 
+def cpu_threads() -> int:
+    """Threads torch may use for CPU measurements: ``VLMLAB_CPU_THREADS``, default 1.
+
+    One thread by default because a parallel CPU kernel waits at a barrier for its slowest
+    thread: on a shared machine (CI, a laptop running a browser) one busy neighbour process makes
+    every multi-threaded kernel stall for a scheduler slice of milliseconds, and timings become
+    noise. Ceilings and measurements use the same setting, so predictions stay comparable.
+    """
+    raw = os.environ.get("VLMLAB_CPU_THREADS", "1")
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"VLMLAB_CPU_THREADS must be an integer >= 1; got {raw!r}")
+    return threads
+
+
 def pick_scale(device: str) -> str:
     """``VLMLAB_SCALE`` if set (must be 'ci' or 'full'), else 'full' on CUDA and 'ci' elsewhere."""
     forced = os.environ.get("VLMLAB_SCALE")
@@ -58,12 +76,15 @@ class Provenance:
     cuda: str | None
     python: str
     date: str
+    cpu_threads: int | None = None
     extra: dict = field(default_factory=dict)
 
     @property
     def short(self) -> str:
         """One line for figure notes: 'NVIDIA H100 80GB HBM3 · torch 2.11 · full scale · 2026-11-27'."""
         parts = [self.device_name]
+        if self.cpu_threads:
+            parts[0] += f", {self.cpu_threads} thread{'s' if self.cpu_threads > 1 else ''}"
         if self.torch:
             parts.append(f"torch {self.torch}")
         parts += [f"{self.scale} scale", self.date]
@@ -76,7 +97,9 @@ class Provenance:
         from .units import fmt_bytes
 
         mem = fmt_bytes(self.device_memory_bytes) if self.device_memory_bytes else "n/a"
-        return (f"device   {self.device_name} ({self.device}, memory {mem})\n"
+        threads = (f", {self.cpu_threads} torch thread{'s' if self.cpu_threads > 1 else ''} "
+                   "(VLMLAB_CPU_THREADS)") if self.cpu_threads else ""
+        return (f"device   {self.device_name} ({self.device}, memory {mem}{threads})\n"
                 f"software python {self.python}, torch {self.torch or 'not installed'}"
                 f"{', CUDA ' + self.cuda if self.cuda else ''}\n"
                 f"scale    {self.scale} (set VLMLAB_SCALE=ci|full to override)\n"
@@ -107,5 +130,6 @@ def provenance(device: str | None = None, scale: str | None = None) -> Provenanc
                 memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
             except (ValueError, OSError, AttributeError):
                 memory = None
+    threads = cpu_threads() if device == "cpu" else None  # what notebook.setup() applies
     return Provenance(device, name, memory, scale, torch_version, cuda if device == "cuda" else None,
-                      platform.python_version(), _dt.date.today().isoformat())
+                      platform.python_version(), _dt.date.today().isoformat(), threads)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .device import Provenance, pick_device, pick_scale, provenance
+from .device import Provenance, cpu_threads, pick_device, pick_scale, provenance
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,20 @@ class Run:
 
 
 def setup(device: str | None = None, scale: str | None = None, quiet: bool = False) -> Run:
-    """Pick device and scale (``VLMLAB_DEVICE``/``VLMLAB_SCALE`` override), print provenance."""
+    """Pick device and scale (``VLMLAB_DEVICE``/``VLMLAB_SCALE`` override), print provenance.
+
+    On the CPU it also sets torch's thread count to :func:`vlmlab.device.cpu_threads` (one by
+    default), so that every measurement in the chapter, ceilings included, runs the same way.
+    """
     device = device or pick_device()
     scale = scale or pick_scale(device)
+    if device == "cpu":
+        try:
+            import torch
+        except ImportError:
+            pass
+        else:
+            torch.set_num_threads(cpu_threads())
     prov = provenance(device, scale)
     if not quiet:
         print(prov)

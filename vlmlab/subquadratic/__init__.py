@@ -9,8 +9,11 @@ Layout (one concept per module; ``cost`` imports no torch, the others do):
                     Δ, B, C, diagonal A; sequential and parallel scans            (chapter 9)
   attention         the softmax baseline (``scaled_dot_product_attention``) and attention with the
                     vision-to-vision connections cut, dense-masked and block-skipping (chapter 9)
-  calibrate         the three constants of the time model, measured by micro-benchmarks (chapter 9)
-  workloads         the chapter's mixers at a given length, their costs, the measured crossover
+  calibrate         the three constants of the time model, measured by micro-benchmarks, and the
+                    one-thread setting for CPU timings                            (chapter 9)
+  workloads         the chapter's mixers at a given length, their costs, their measurement and
+                    the measured crossover                                        (chapter 9)
+  figures           measured-against-predicted scaling panels with one slope pair per series
 
 Only ``cost`` is imported eagerly, so ``import vlmlab.subquadratic`` stays torch-free; the torch
 functions load on first use (``vlmlab.subquadratic.linear_attention(...)`` works as well).
@@ -18,8 +21,8 @@ functions load on first use (``vlmlab.subquadratic.linear_attention(...)`` works
 from __future__ import annotations
 
 from .cost import (OpCost, TimeModel, attention_pairs, crossover_tokens,
-                   linear_attention_cost, predicted_seconds, selective_scan_cost,
-                   softmax_attention_cost, vision_attention_cost)
+                   linear_attention_cost, predicted_seconds, predicted_terms,
+                   selective_scan_cost, softmax_attention_cost, vision_attention_cost)
 
 _LAZY = {
     "elu_feature_map": "linear",
@@ -32,11 +35,19 @@ _LAZY = {
     "masked_attention": "attention",
     "vision_cut_attention": "attention",
     "measure_time_model": "calibrate",
+    "measure_op_overhead": "calibrate",
+    "timing_threads": "calibrate",
+    "CPU_TIMING_THREADS": "calibrate",
     "MIXERS": "workloads",
     "mixer_cost": "workloads",
     "mixer_workload": "workloads",
     "vision_workload": "workloads",
     "measured_crossover": "workloads",
+    "measure_mixers": "workloads",
+    "measure_vision": "workloads",
+    "tail_slopes": "figures",
+    "scaling_panel": "figures",
+    "slope_sentence": "figures",
 }
 
 
@@ -49,5 +60,5 @@ def __getattr__(name):
 
 
 __all__ = ["OpCost", "TimeModel", "attention_pairs", "crossover_tokens",
-           "linear_attention_cost", "predicted_seconds", "selective_scan_cost",
+           "linear_attention_cost", "predicted_seconds", "predicted_terms", "selective_scan_cost",
            "softmax_attention_cost", "vision_attention_cost", *_LAZY]

@@ -50,10 +50,21 @@ class TimeModel:
     source: str = ""
 
 
+def predicted_terms(cost: OpCost, model: TimeModel) -> dict[str, float]:
+    """The three terms of the time model in seconds: ``compute``, ``memory``, ``calls`` (chapter 9).
+
+    ``compute = flops / rate``, ``memory = bytes / bandwidth``, ``calls = launches * overhead``;
+    :func:`predicted_seconds` is ``max(compute, memory) + calls``.
+    """
+    return {"compute": cost.total_flops / model.flops_per_s,
+            "memory": cost.traffic_bytes / model.bytes_per_s,
+            "calls": cost.launches * model.op_overhead_s}
+
+
 def predicted_seconds(cost: OpCost, model: TimeModel) -> float:
     """``max(flops/rate, bytes/bandwidth) + launches * overhead`` (chapter 9)."""
-    return (max(cost.total_flops / model.flops_per_s, cost.traffic_bytes / model.bytes_per_s)
-            + cost.launches * model.op_overhead_s)
+    t = predicted_terms(cost, model)
+    return max(t["compute"], t["memory"]) + t["calls"]
 
 
 def _check(n, head_dim, heads, batch, dtype):

@@ -9,9 +9,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..errors import lookup
+from ..errors import lookup, positive_number
 from .attention import masked_attention, softmax_attention, vision_cut_attention, vision_cut_mask
 from .cost import linear_attention_cost, selective_scan_cost, softmax_attention_cost, vision_attention_cost
+from .calibrate import CPU_TIMING_THREADS, timing_threads
 from .linear import linear_attention
 from .scan import selective_scan
 
@@ -67,6 +68,57 @@ def vision_workload(kernel: str, n_images: int, tokens_per_image: int, device: s
         mask = vision_cut_mask(text, n_images, tokens_per_image, text, device=device)
         return lambda: masked_attention(q, k, v, mask)
     return lambda: vision_cut_attention(q, k, v, text, n_images, tokens_per_image, text)
+
+
+def _fastest(frame):
+    """``seconds`` := the fastest call; the median moves to ``median_s``."""
+    frame = frame.rename(columns={"seconds": "median_s"})
+    frame.insert(1, "seconds", frame["min_s"])
+    return frame
+
+
+def measure_mixers(sizes: dict, device: str, heads: int = 4, head_dim: int = 64, d_state: int = 16,
+                   chunk: int = 64, budget_s: float = 0.05, threads: int = CPU_TIMING_THREADS) -> dict:
+    """Time each mixer over its sizes; ``sizes`` maps mixer name -> lengths (chapter 9).
+
+    Returns name -> a :func:`vlmlab.bench.sweep` DataFrame in which ``seconds`` is the *fastest*
+    call (``median_s``, ``p25_s``, ``p75_s`` keep the spread): the time model predicts the best the
+    device allows, and the fastest call is the one least disturbed by other processes. Inputs are
+    built outside the timed call; gradients are off; on CPU everything runs with ``threads``
+    intra-op threads (:func:`~vlmlab.subquadratic.calibrate.timing_threads`), like the constants.
+    """
+    from ..bench import sweep
+
+    positive_number("budget_s", budget_s)
+    for name in sizes:
+        lookup(name, MIXERS, what="mixer")
+    frames = {}
+    with timing_threads(device, threads), torch.no_grad():
+        for name, ns in sizes.items():
+            frames[name] = _fastest(sweep(lambda n, name=name: mixer_workload(name, n, device, heads, head_dim,
+                                                                              d_state, chunk),
+                                          ns, device=device, desc=name, warmup=1, budget_s=budget_s, progress=False))
+    return frames
+
+
+def measure_vision(kernels, n_images, tokens_per_image: int, device: str, text: int = 32, heads: int = 4,
+                   head_dim: int = 64, budget_s: float = 0.05, threads: int = CPU_TIMING_THREADS) -> dict:
+    """Time :func:`vision_workload` for each kernel over numbers of images (chapter 9).
+
+    Returns kernel -> sweep DataFrame whose ``n`` column is the number of images; ``seconds``,
+    threads and gradients as in :func:`measure_mixers`.
+    """
+    from ..bench import sweep
+
+    positive_number("budget_s", budget_s)
+    frames = {}
+    with timing_threads(device, threads), torch.no_grad():
+        for kernel in kernels:
+            frames[kernel] = _fastest(sweep(lambda k, kernel=kernel: vision_workload(kernel, k, tokens_per_image,
+                                                                                     device, text, heads, head_dim),
+                                            n_images, device=device, desc=kernel, warmup=1, budget_s=budget_s,
+                                            progress=False))
+    return frames
 
 
 def measured_crossover(sizes, seconds, baseline_seconds):
