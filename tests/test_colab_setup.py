@@ -80,17 +80,18 @@ def colab(tmp_path_factory):
     base = _ensure_colab_venv()
     probe = subprocess.run([str(_venv_python(base)), "-c", "import vlmlab"], capture_output=True, cwd=base)
     assert probe.returncode != 0, f"{base} must not contain vlmlab"
-    source = _package_copy(tmp_path_factory.mktemp("source") / "vlmlab-checkout")
-    return base, source, tmp_path_factory.mktemp("colab")
+    return base, tmp_path_factory.mktemp("colab")
 
 
-def _run_notebook(path: Path, base: Path, source: Path, work: Path) -> tuple[str, str | None, Path]:
+def _run_notebook(path: Path, base: Path, work: Path) -> tuple[str, str | None, Path]:
     import nbformat
     from nbclient import NotebookClient
     from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
 
     python = _fresh_env(base, work / "env")
+    # one copy per notebook: pip builds a local directory in place, and two builds in one tree collide
+    source = _package_copy(work / "vlmlab-checkout")
     env = {**os.environ, "VLMLAB_SOURCE": str(source), "PYTHONNOUSERSITE": "1", "MPLBACKEND": ""}
     for var in ("VLMLAB_DEVICE", "VLMLAB_SCALE", "PYTHONPATH", "VIRTUAL_ENV"):
         env.pop(var, None)
@@ -111,9 +112,9 @@ def _run_notebook(path: Path, base: Path, source: Path, work: Path) -> tuple[str
 
 
 def test_every_notebook_runs_from_its_own_setup_cell(colab):
-    base, source, work = colab
+    base, work = colab
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        results = list(pool.map(lambda p: _run_notebook(p, base, source, work / p.stem), NOTEBOOKS))
+        results = list(pool.map(lambda p: _run_notebook(p, base, work / p.stem), NOTEBOOKS))
     failures = [f"{name}: {error}" for name, error, _ in results if error]
     assert not failures, "\n\n".join(failures)
     for name, _, python in results:
@@ -124,7 +125,7 @@ def test_every_notebook_runs_from_its_own_setup_cell(colab):
 
 def test_colab_environment_holds_only_colab_packages(colab):
     """The stand-in for Colab has torch, numpy, matplotlib and ipykernel, and no vlmlab or pandas."""
-    base, _, _ = colab
+    base, _ = colab
     code = ("import importlib.util as u; "
             "print(*[n for n in ('torch','numpy','matplotlib','ipykernel','vlmlab','pandas','myst_nb') "
             "if u.find_spec(n)])")

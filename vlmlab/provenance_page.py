@@ -71,6 +71,8 @@ def _row(ch: ChapterProvenance, page: Path) -> str:
     device = p.get("device_name") or p.get("device", "?")
     if p.get("device_memory_bytes"):
         device += f", {fmt_bytes(p['device_memory_bytes'])}"
+    if p.get("cpu_threads"):
+        device += f", measured on {p['cpu_threads']} torch thread{'s' if p['cpu_threads'] > 1 else ''}"
     software = [f"Python {p.get('python', '?')}", f"torch {p.get('torch') or 'not installed'}"]
     if p.get("cuda"):
         software.append(f"CUDA {p['cuda']}")
