@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 SCALES = ("ci", "full")
@@ -52,6 +53,22 @@ def cpu_threads() -> int:
     if threads < 1:
         raise ValueError(f"VLMLAB_CPU_THREADS must be an integer >= 1; got {raw!r}")
     return threads
+
+
+@contextmanager
+def torch_threads(threads: int):
+    """Run the block with ``threads`` intra-op CPU threads in torch, then restore the old count."""
+    import torch
+
+    from .errors import positive_int
+
+    positive_int("threads", threads)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def pick_scale(device: str) -> str:

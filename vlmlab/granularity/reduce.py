@@ -58,12 +58,10 @@ def _cosine_scores(unit_a: np.ndarray, unit_b: np.ndarray) -> np.ndarray:
     not hang on rounding differences between machines."""
     import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    from ..device import torch_threads
+
+    with torch_threads(1):
         scores = (torch.from_numpy(unit_a) @ torch.from_numpy(unit_b).T).numpy()
-    finally:
-        torch.set_num_threads(threads)
     return np.round(scores, 9)
 
 

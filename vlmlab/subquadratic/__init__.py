@@ -37,7 +37,6 @@ _LAZY = {
     "measure_time_model": "calibrate",
     "measure_op_overhead": "calibrate",
     "timing_threads": "calibrate",
-    "CPU_TIMING_THREADS": "calibrate",
     "MIXERS": "workloads",
     "mixer_cost": "workloads",
     "mixer_workload": "workloads",

@@ -18,30 +18,27 @@ from contextlib import contextmanager
 
 import torch
 
+from ..device import cpu_threads, torch_threads
 from ..errors import positive_int, positive_number
 from .cost import TimeModel
 
 #: intra-op threads for CPU timings (see the module docstring)
-CPU_TIMING_THREADS = 1
 _OVERHEAD_OPS = 200
 
 
 @contextmanager
-def timing_threads(device: str, threads: int = CPU_TIMING_THREADS):
-    """Run the block with ``threads`` intra-op torch threads on CPU, then restore (chapter 9).
+def timing_threads(device: str, threads: int | None = None):
+    """Run the block with ``threads`` intra-op torch threads on CPU (default: the book's
+    :func:`vlmlab.device.cpu_threads`, one), then restore (chapter 9).
 
     A no-op for CUDA and MPS devices, whose kernels do not use the host's thread pool.
     """
-    positive_int("threads", threads)
+    threads = cpu_threads() if threads is None else positive_int("threads", threads)
     if str(device).split(":")[0] != "cpu":
         yield
         return
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def measure_op_overhead(device: str, ops: int = _OVERHEAD_OPS) -> float:
@@ -59,7 +56,7 @@ def measure_op_overhead(device: str, ops: int = _OVERHEAD_OPS) -> float:
 
 
 def measure_time_model(device: str, dtype: str = "fp32", seconds: float = 1.0,
-                       threads: int = CPU_TIMING_THREADS) -> TimeModel:
+                       threads: int | None = None) -> TimeModel:
     """Measure compute rate, bandwidth and per-op overhead of ``device`` (chapter 9).
 
     On CPU the three micro-benchmarks run with ``threads`` intra-op threads, the setting under
@@ -69,6 +66,7 @@ def measure_time_model(device: str, dtype: str = "fp32", seconds: float = 1.0,
     from ..roofline import measure_ceilings
 
     positive_number("seconds", seconds)
+    threads = cpu_threads() if threads is None else threads
     with timing_threads(device, threads):
         ceilings = measure_ceilings(device, dtype, seconds=seconds)
         overhead = measure_op_overhead(device)

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from ..errors import lookup, positive_number
 from .attention import masked_attention, softmax_attention, vision_cut_attention, vision_cut_mask
 from .cost import linear_attention_cost, selective_scan_cost, softmax_attention_cost, vision_attention_cost
-from .calibrate import CPU_TIMING_THREADS, timing_threads
+from .calibrate import timing_threads
 from .linear import linear_attention
 from .scan import selective_scan
 
@@ -78,7 +78,7 @@ def _fastest(frame):
 
 
 def measure_mixers(sizes: dict, device: str, heads: int = 4, head_dim: int = 64, d_state: int = 16,
-                   chunk: int = 64, budget_s: float = 0.05, threads: int = CPU_TIMING_THREADS) -> dict:
+                   chunk: int = 64, budget_s: float = 0.05, threads: int | None = None) -> dict:
     """Time each mixer over its sizes; ``sizes`` maps mixer name -> lengths (chapter 9).
 
     Returns name -> a :func:`vlmlab.bench.sweep` DataFrame in which ``seconds`` is the *fastest*
@@ -102,7 +102,7 @@ def measure_mixers(sizes: dict, device: str, heads: int = 4, head_dim: int = 64,
 
 
 def measure_vision(kernels, n_images, tokens_per_image: int, device: str, text: int = 32, heads: int = 4,
-                   head_dim: int = 64, budget_s: float = 0.05, threads: int = CPU_TIMING_THREADS) -> dict:
+                   head_dim: int = 64, budget_s: float = 0.05, threads: int | None = None) -> dict:
     """Time :func:`vision_workload` for each kernel over numbers of images (chapter 9).
 
     Returns kernel -> sweep DataFrame whose ``n`` column is the number of images; ``seconds``,
