@@ -196,21 +196,43 @@ def test_context_windows_from_vendor_sources():
     assert _d("option-a-turns") == (8192 - 4096) // 200
 
 
+# Numeric claims within 5% that are still only 'roughly' right, each for a reason the number
+# cannot show (chapter 10: "the gist is right but the number, wording or scope is off").
+ROUGHLY_DESPITE_THE_NUMBER = {
+    "llava-next-672-tokens": "2,880 counts the five views but leaves out the 48 newline tokens",
+    "window-claude": "the 200,000 is right; calling it a rare exception is not",
+    "throughput-12x": "the batch ratio is 12x, but prefill and short batches shrink the gain",
+}
+
+
 def test_numeric_verdicts_agree_with_the_numbers():
-    """'holds' means within 5% of the found value; 'wrong' means off by more than 25%."""
+    """Chapter 10's rule for numbers, both ways: within 5% of the found value -> 'holds' (unless
+    listed above); off by more than 25% -> 'wrong'; in between -> 'roughly'."""
+    checked = 0
     for c in CLAIMS:
         found = c.decide()
         if not (isinstance(c.claimed, (int, float)) and isinstance(found, (int, float))):
             continue
+        checked += 1
         err = abs(c.claimed - found) / abs(found)
-        if c.verdict == "holds":
-            assert err <= 0.05, (c.id, c.claimed, found)
-        if c.verdict == "wrong":
-            assert err > 0.25, (c.id, c.claimed, found)
+        if err > 0.25:
+            expected = "wrong"
+        elif err > 0.05:
+            expected = "roughly"
+        else:
+            expected = "roughly" if c.id in ROUGHLY_DESPITE_THE_NUMBER else "holds"
+        assert c.verdict == expected, (c.id, c.claimed, found, f"{err:.1%}", c.verdict)
+    assert checked >= 25
+
+
+def test_roughly_exceptions_are_numeric_claims_marked_roughly():
+    for cid in ROUGHLY_DESPITE_THE_NUMBER:
+        c = get_claim(cid)
+        assert c.verdict == "roughly" and isinstance(c.claimed, (int, float)), cid
 
 
 # ---- the essay's errors are marked wrong, with their reason ---------------------------------
-WRONG = ["thesis-rare", "thesis-none-pure", "consensus-64-576", "llava-mlp-compresses",
+WRONG = ["window-gpt35", "batch-8", "batch-96", "thesis-rare", "thesis-none-pure", "consensus-64-576", "llava-mlp-compresses",
          "blip2-128x", "deepseek-16x", "ovis-dynamic", "bitter-lesson-quote", "fuyu-quote-source",
          "llava-quote-source", "stackoverflow-quote", "hf-compression-framing",
          "speedup-137x-total", "access-dates", "crossattn-weights", "wico-pooling"]

@@ -194,3 +194,64 @@ def test_decode_bytes_are_dominated_by_weights_then_cache():
 def test_bad_inputs_raise_clear_errors(call, kind, pattern):
     with pytest.raises(kind, match=pattern):
         call()
+
+
+# --- independent formulas: Kaplan et al. (2020) Table 1 and hand counts for real presets
+
+def test_forward_flops_match_kaplan_table_1_for_a_gpt_style_model():
+    """Kaplan et al. 2020, Table 1: forward FLOPs per token = 2N + 2 n_layer n_ctx d_attn, with
+    N = 2 d_model n_layer (2 d_attn + d_ff) non-embedding parameters, plus 2 d_model n_vocab to
+    de-embed. Their attention term is the causal average; counting the diagonal, the N-token
+    prompt has n(n+1)/2 query-key pairs, so the exact causal total is 2 L d n(n+1)."""
+    from vlmlab.models import LMConfig
+
+    L, d, ff, V, n = 12, 768, 3072, 50257, 1024  # GPT-2 small's shapes, no biases
+    gpt = LMConfig("gpt-like", n_layers=L, d_model=d, n_heads=12, n_kv_heads=12, d_ff=ff, ffn="gelu",
+                   vocab_size=V, context_window=1024, params=1)
+    N = 2 * d * L * (2 * d + ff)
+    kaplan_per_token = 2 * N + 2 * L * n * d + 2 * d * V
+    got = cost.model_prefill_flops(gpt, n, causal=True).total
+    assert got == n * (2 * N + 2 * d * V) + 2 * L * d * n * (n + 1)
+    assert got / (n * kaplan_per_token) == pytest.approx(1, rel=1 / n)
+
+
+def test_llama2_7b_forward_and_decode_by_hand():
+    d, f, V, L = 4096, 11008, 32000, 32
+    linear_per_token = L * 2 * (4 * d * d + 3 * d * f) + 2 * d * V  # 2 FLOPs per weight, + lm_head
+    assert linear_per_token == 13_214_154_752                      # 2 x 6.607e9 matmul weights
+    n = 1000
+    assert cost.model_prefill_flops("llama-2-7b", n).total == n * linear_per_token + L * 4 * n * n * d
+    # one decode step after 1,000 cached tokens: the new query scores 1,001 keys in every layer
+    step = cost.decode_step_flops("llama-2-7b", 1000, batch=3)
+    assert step.total == 3 * (linear_per_token + L * 4 * 1001 * d)
+    assert step["lm_head"] == 3 * 2 * d * V
+
+
+def test_gqa_narrows_only_the_kv_projection():
+    # Llama-3-8B: 8 KV heads of 128 -> K and V are 1,024 wide; queries and scores keep 32 heads
+    b = cost.layer_prefill_flops("llama-3-8b", 10)
+    assert b["kv_proj"] == 10 * 2 * 2 * 4096 * 1024
+    assert b["q_proj"] == b["o_proj"] == 10 * 2 * 4096 * 4096
+    assert b["scores"] == b["weighted_sum"] == 2 * 10 * 10 * 32 * 128
+    assert b["mlp"] == 10 * 2 * 3 * 4096 * 14336
+
+
+def test_prefill_and_decode_bytes_by_hand():
+    P, V, d, L = 6_738_415_616, 32000, 4096, 32          # Llama-2-7B, untied embeddings
+    kv_token = 2 * L * d * 2                              # bf16 K and V of one token
+    one = cost.prefill_bytes("llama-2-7b", 1)
+    assert one.parts == {"weights": (P - V * d + 1 * d) * 2, "kv_read": kv_token,
+                         "kv_write": kv_token, "activations": (2 * L * d + V) * 2}
+    step = cost.decode_step_bytes("llama-2-7b", 1000, batch=2)
+    assert step.parts == {"weights": (P - V * d + 2 * d) * 2, "kv_read": 2 * 1000 * kv_token,
+                          "kv_write": 2 * kv_token, "activations": 2 * (2 * L * d + V) * 2}
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: cost.layer_prefill_flops("llama-2-7b", 8, causal="no"), "causal must be True or False, got str 'no'"),
+    (lambda: cost.model_prefill_flops("llama-2-7b", 8, lm_head=1), "lm_head must be True or False, got int 1"),
+    (lambda: cost.attention_crossover_tokens("llama-2-7b", causal=None), "causal must be True or False"),
+])
+def test_flags_must_be_booleans(call, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        call()

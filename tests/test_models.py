@@ -21,7 +21,7 @@ OFFICIAL = {
     "llama-3-8b": (32, 4096, 32, 8, 14336, 128256, 8192),
     "llama-3.1-8b": (32, 4096, 32, 8, 14336, 128256, 131072),
     "mistral-7b": (32, 4096, 32, 8, 14336, 32000, 8192),   # paper Table 1 context_len
-    "qwen2-7b": (28, 3584, 28, 4, 18944, 152064, 32768),
+    "qwen2-7b": (28, 3584, 28, 4, 18944, 152064, 32768),    # Qwen2 blog: base 32K (config: 131072)
 }
 
 
@@ -153,3 +153,10 @@ def test_models_module_does_not_import_torch():
     code = "import sys, vlmlab.models, vlmlab.cost, vlmlab.budget; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_list_context_windows_rejects_non_boolean_filter():
+    with pytest.raises(ValueError, match="open_weights must be None, True or False, got 'yes'"):
+        list_context_windows(open_weights="yes")
+    with pytest.raises(ValueError, match="got 1"):
+        list_context_windows(open_weights=1)

@@ -269,3 +269,61 @@ def test_video_linear_in_frames(h, w, frames):
     # Qwen2-VL: videos (frames >= 2) use the video pixel limits, and fuse frames in pairs
     one_pair = visual_token_breakdown("qwen2-vl", h, w, frames=2).patches
     assert visual_token_breakdown("qwen2-vl", h, w, frames=frames).patches == math.ceil(frames / 2) * one_pair
+
+
+# --- more hand derivations (review) -------------------------------------------------------------
+def test_llava_next_portrait_fits_a_two_tile_column_exactly():
+    # 1000x500 (h x w): canvases (h, w) keep 168*336, 672*336, 672*336, 672*336, 168*336 pixels;
+    # of the three that keep 225,792 the (672, 336) column wastes none -> 2x1 tiles, 48x24 grid.
+    # w/h = 0.5 = 24/48: no padding to remove -> 48*24 + 48 newlines + the 576-token base image.
+    res = visual_token_breakdown("llava-next", 1000, 500)
+    assert res.tile_grid == (2, 1) and res.tiles == 3 and res.grid == (48, 24)
+    assert res.total == 48 * 24 + 48 + 576 == 1776
+
+
+def test_qwen2_vl_checkpoint_budget_and_minimum():
+    # The released checkpoints' preprocessor_config.json: max_pixels 12,845,056 (16,384 x 28^2).
+    # 1080x1920 rounds to 1092x1932 (39 x 69 units of 28 px) = 2,109,744 px, under that budget.
+    res = visual_token_breakdown("qwen2-vl", 1080, 1920, max_pixels=12_845_056)
+    assert res.grid == (39, 69) and res.patches == 2691
+    # 28x28 = 784 px < min_pixels 3,136: scaled by sqrt(3136/784) = 2 -> 56x56 -> 2x2 tokens
+    assert visual_token_breakdown("qwen2-vl", 28, 28).patches == 4
+
+
+def test_pixtral_landscape_by_hand():
+    # 768x2048: longest side 2048 -> scale 1/2 -> 384x1024 -> 24 rows x 64 cols of 16 px;
+    # 23 [IMG_BREAK] + 1 [IMG_END]
+    assert visual_token_breakdown("pixtral-12b", 768, 2048).parts == {
+        "patches": 24 * 64, "img_break": 23, "img_end": 1}
+
+
+def test_deepseek_ocr_gundam_portrait_by_hand():
+    # 800x640 (h x w), aspect w/h 0.8; layouts of 2..9 crops: 2 cols x 3 rows (0.667) is closest
+    # -> 6 crops x 100 + the 1024-px global view's 256; newlines 16 + 3*10; one view separator
+    res = visual_token_breakdown("deepseek-ocr-gundam", 800, 640)
+    assert res.tile_grid == (3, 2) and res.tiles == 7
+    assert res.parts == {"global": 256, "local": 600, "newline": 46, "view_separator": 1}
+
+
+@pytest.mark.parametrize("h,w", [(1, 5000), (5000, 1), (2, 3000), (3, 4999)])
+def test_extreme_strips_keep_at_least_one_row_and_no_negative_parts(h, w):
+    # a down-scale that floors a side to 0 px would leave no patch row (and -1 row breaks)
+    for name in list_models():
+        if name == "qwen2-vl" and max(h, w) > 200 * min(h, w):
+            continue
+        res = visual_token_breakdown(name, h, w)
+        assert res.total > 0 and all(v >= 0 for v in res.parts.values()), (name, res)
+    assert visual_token_breakdown("pixtral-12b", 1, 5000).parts == {"patches": 64, "img_break": 0, "img_end": 1}
+    assert visual_token_breakdown("fuyu-8b", 1, 5000).parts == {"patches": 64, "newline": 1}
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: visual_tokens("llava-next", 336, 336, grid_pinpoints=5), r"grid_pinpoints must be a non-empty sequence"),
+    (lambda: visual_tokens("llava-next", 336, 336, grid_pinpoints=[(300, 300)]), r"multiple of 336 px for 'llava-next', got \[\(300, 300\)\]"),
+    (lambda: visual_tokens("llava-next", 336, 336, grid_pinpoints=[]), r"grid_pinpoints must be"),
+    (lambda: visual_tokens("clip-vit-l-14-336", 336, 336, input_size=10), r"input_size must be at least one 14-px patch for 'clip-vit-l-14-336', got 10"),
+    (lambda: visual_tokens("qwen2-vl", 336, 336, min_pixels=10**7), r"min_pixels must be <= max_pixels, got 10,000,000 > 1,003,520"),
+])
+def test_bad_family_options_name_the_argument(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

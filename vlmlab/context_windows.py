@@ -87,4 +87,6 @@ def list_context_windows(open_weights: bool | None = None) -> list[ContextWindow
 
     Used by chapter 3's table and timeline.
     """
+    if not (open_weights is None or isinstance(open_weights, bool)):
+        raise ValueError(f"open_weights must be None, True or False, got {open_weights!r}")
     return [r for r in CONTEXT_WINDOWS if open_weights is None or r.open_weights == open_weights]

@@ -27,6 +27,13 @@ def _lm(lm) -> LMConfig:
     raise TypeError(f"lm must be an LMConfig or a preset name, got {type(lm).__name__} {lm!r}")
 
 
+def _flag(name: str, value) -> bool:
+    """Check that ``value`` is True or False (a string such as 'no' would silently count as True)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
 def _num(x: float):
     """Keep integers integral (bytes of int4 can be fractional)."""
     return int(x) if float(x).is_integer() else x
@@ -74,7 +81,7 @@ def layer_prefill_flops(lm, n_tokens: int, causal: bool = False) -> Breakdown:
     (P·V), ``o_proj``, ``mlp`` (SwiGLU: 3 matmuls; GELU: 2). ``causal=True`` counts only the
     N(N+1)/2 query-key pairs a causal mask keeps.
     """
-    lm, n = _lm(lm), positive_int("n_tokens", n_tokens)
+    lm, n, causal = _lm(lm), positive_int("n_tokens", n_tokens), _flag("causal", causal)
     return Breakdown(_layer(lm, n, n, causal), unit="FLOP", label=f"{lm.name} layer, N={n:,}",
                      meta={"model": lm.name, "n_tokens": n, "causal": causal})
 
@@ -92,7 +99,7 @@ def model_prefill_flops(lm, n_tokens: int, causal: bool = False, lm_head: bool =
     (as a training step or ``model(input_ids)`` computes them) when ``lm_head=True``, none when
     False. Generation needs only the last position's logits: add ``lm_head_flops(lm, 1)``.
     """
-    lm = _lm(lm)
+    lm, lm_head = _lm(lm), _flag("lm_head", lm_head)
     one = layer_prefill_flops(lm, n_tokens, causal)
     parts = dict(one.scaled(lm.n_layers).parts)
     parts["lm_head"] = lm_head_flops(lm, n_tokens) if lm_head else 0
@@ -122,7 +129,7 @@ def attention_crossover_tokens(lm, causal: bool = False) -> int:
     Full matrix: N > W / (2·q_dim); causal: N > W / q_dim - 1. For multi-head attention with
     q_dim = d this is 2d + m·d_ff/2, i.e. about 6-7x the hidden size, not "about 8x".
     """
-    lm = _lm(lm)
+    lm, causal = _lm(lm), _flag("causal", causal)
     w = 2 * lm.d_model * lm.q_dim + 2 * lm.d_model * lm.kv_dim + _mlp_matrices(lm) * lm.d_model * lm.d_ff
     return w // lm.q_dim if causal else w // (2 * lm.q_dim) + 1
 
@@ -179,7 +186,7 @@ def prefill_bytes(lm, n_tokens: int, dtype="bf16", lm_head: bool = True) -> Brea
     when ``lm_head=True``, else the last); score matrices, MLP intermediates and norms stay on
     chip (fusion).
     """
-    lm, n = _lm(lm), positive_int("n_tokens", n_tokens)
+    lm, n, lm_head = _lm(lm), positive_int("n_tokens", n_tokens), _flag("lm_head", lm_head)
     b = dtype_bytes(dtype)
     kv = kv_cache_bytes(lm, n, 1, dtype)
     acts = (2 * lm.n_layers * n * lm.d_model + (n if lm_head else 1) * lm.vocab_size) * b

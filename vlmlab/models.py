@@ -133,9 +133,11 @@ _PRESETS: dict[str, LMConfig] = {c.name: c for c in [
     LMConfig("mistral-7b", n_layers=32, d_model=4096, n_heads=32, n_kv_heads=8, d_ff=14336,
              ffn="swiglu", vocab_size=32000, context_window=8192, params=7_300_000_000,
              released="2023-09", source=_hf("mistralai/Mistral-7B-v0.1"), cite="jiang2023mistral"),
-    # Qwen2-7B: q/k/v biases, untied embeddings, 32k pre-training context (Instruct: 128k with
-    # YaRN). params: the Qwen2 report/blog say 7.07B, which counts the 152,064 x 3,584 embedding
-    # matrix once although the lm_head is untied; the checkpoint holds 7.62B (tests show it).
+    # Qwen2-7B: q/k/v biases, untied embeddings. context_window: the 32k the Qwen2 blog lists for
+    # the base model (pre-training ends at 32,768 tokens; Instruct reaches 128k with YaRN); the
+    # base config.json's max_position_embeddings is 131,072 (Instruct's: 32,768). params: the
+    # Qwen2 blog/report say 7.07B, which counts the 152,064 x 3,584 embedding matrix once although
+    # the lm_head is untied; the checkpoint holds 7.62B (tests show it).
     LMConfig("qwen2-7b", n_layers=28, d_model=3584, n_heads=28, n_kv_heads=4, d_ff=18944,
              ffn="swiglu", vocab_size=152064, context_window=32768, params=7_070_000_000,
              released="2024-06", source=_hf("Qwen/Qwen2-7B"), cite="yang2024qwen2", qkv_bias=True),

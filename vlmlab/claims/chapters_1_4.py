@@ -124,8 +124,9 @@ CLAIMS: tuple[Claim, ...] = (
           "per head and layer; in FLOPs multiply by 4 x d_model.", "https://arxiv.org/abs/1706.03762",
           "vaswani2017attention", compute=lambda: _score_ratio(41000, 1), unit="pairs"),
     # ---- chapter 3: context windows -------------------------------------------------------
-    Claim("window-gpt35", 3, "number", "GPT-3.5 has a 4,096-token window.", 4096, "roughly",
-          "True at launch (2023); from November 2023 the default gpt-3.5-turbo had 16,385.",
+    Claim("window-gpt35", 3, "number", "GPT-3.5 has a 4,096-token window.", 4096, "wrong",
+          "Out of date for the 2024-25 period the list claims: since November 2023 gpt-3.5-turbo "
+          "takes 16,385 tokens; 4,096 was its March-2023 launch window.",
           "https://platform.openai.com/docs/models", "openai2023gpt4",
           compute=lambda: _window("GPT-3.5-turbo (1106)"), unit="tokens"),
     Claim("window-gpt4", 3, "number", "GPT-4 has 8,192 to 128,000 tokens depending on variant.",

@@ -219,7 +219,8 @@ CLAIMS: tuple[Claim, ...] = (
           "12 x 122,500 = 1.47M.", "https://arxiv.org/abs/1706.03762", "vaswani2017attention",
           compute=lambda: 12 * _pairs(350), unit="pairs"),
     Claim("attention-137x", 7, "number", "Compression gives a 137x speedup on attention alone.",
-          137, "roughly", "(4,146 / 350)^2 = 140x; 137 comes from dividing the rounded 206M by 1.5M.",
+          137, "holds", "(4,146 / 350)^2 = 140x, within 3%; the 137 comes from dividing the rounded "
+          "206M by 1.5M.",
           "https://arxiv.org/abs/1706.03762", "vaswani2017attention",
           compute=lambda: _pairs(4146) / _pairs(350), unit="x"),
     Claim("speedup-137x-total", 7, "number", "The summary presents 137x as the speedup of "
@@ -228,7 +229,8 @@ CLAIMS: tuple[Claim, ...] = (
           "https://arxiv.org/abs/2307.09288", "touvron2023llama2",
           compute=lambda: _prefill_ratio(4146, 350), unit="x"),
     Claim("kv-2.1gb", 7, "number", "A 7B model's fp16 KV cache for 4,146 tokens is 2.1 GB.",
-          2.1e9, "roughly", "32 x 4,096 x 2 x 2 bytes x 4,146 = 2.17e9 B: 2.2 GB or 2.0 GiB.",
+          2.1e9, "holds", "32 x 4,096 x 2 x 2 bytes x 4,146 = 2.17e9 B (2.02 GiB), within 4% in "
+          "either unit.",
           "https://arxiv.org/abs/2307.09288", "touvron2023llama2", compute=lambda: _kv(4146),
           unit="bytes"),
     Claim("kv-180mb", 7, "number", "For 350 tokens it is 180 MB.", 180e6, "holds",
@@ -241,11 +243,13 @@ CLAIMS: tuple[Claim, ...] = (
           "Llama-2-7B has 6.74B parameters: 13.5 GB.", "https://arxiv.org/abs/2307.09288",
           "touvron2023llama2", compute=lambda: _weights(), unit="bytes"),
     Claim("batch-8", 7, "number", "An A100-40GB fits a batch of about 8 concatenated 4,146-token "
-          "requests.", 8, "roughly", "KV cache alone allows 12 beside the weights (activations "
-          "ignored).", "https://arxiv.org/abs/2307.09288", "touvron2023llama2",
+          "requests.", 8, "wrong", "The essay's own figures (14 GB of weights, 2.1 GB of cache per "
+          "request) leave room for 12; 8 needs per-request memory it never states (chapter 7).",
+          "https://arxiv.org/abs/2307.09288", "touvron2023llama2",
           compute=lambda: _batch_a100_40gb(4146), unit="sequences"),
     Claim("batch-96", 7, "number", "It fits about 96 compressed 350-token requests.", 96,
-          "roughly", "KV cache alone allows 144 (activations ignored).",
+          "wrong", "With 183.5 MB of cache per request the 26 GB left beside the weights hold 144; "
+          "96 needs unstated extra memory per request (chapter 7).",
           "https://arxiv.org/abs/2307.09288", "touvron2023llama2",
           compute=lambda: _batch_a100_40gb(350), unit="sequences"),
     Claim("throughput-12x", 7, "number", "Hence 12x higher throughput for compression.", 12,

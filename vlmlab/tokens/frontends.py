@@ -50,10 +50,25 @@ def fixed_resolution(preset, h, w, frames, **opts) -> TokenCount:
     CLIP, SigLIP, EVA, SAM, LLaVA-1.5 (drops CLS). Option
     ``input_size`` runs the encoder at another square size (position-embedding interpolation). Chapter 1."""
     o = _options(preset, opts, {"input_size": preset.input_size})
-    rows = cols = o["input_size"] // (preset.patch_size * preset.merge)  # stride-p conv: floor
+    per = preset.patch_size * preset.merge
+    if o["input_size"] < per:
+        raise ValueError(f"input_size must be at least one {per}-px patch for {preset.name!r}, "
+                         f"got {o['input_size']}")
+    rows = cols = o["input_size"] // per  # stride-p conv: floor
     special = {"cls": preset.cls_tokens} if preset.cls_tokens else {}
     return _count(preset, h, w, frames, {"patches": rows * cols}, special,
                   temporal_merge=o["temporal_merge"], tiles=1, grid=(rows, cols))
+
+
+def _check_pinpoints(pinpoints, tile: int, name: str) -> None:
+    """``grid_pinpoints`` must be (height, width) pairs, each side a positive multiple of ``tile``."""
+    ok = isinstance(pinpoints, (list, tuple)) and len(pinpoints) > 0 and all(
+        isinstance(p, (list, tuple)) and len(p) == 2 and all(
+            isinstance(s, int) and not isinstance(s, bool) and s > 0 and s % tile == 0 for s in p)
+        for p in pinpoints)
+    if not ok:
+        raise ValueError(f"grid_pinpoints must be a non-empty sequence of (height, width) pairs, "
+                         f"each side a positive multiple of {tile} px for {name!r}, got {pinpoints!r}")
 
 
 def anyres(preset, h, w, frames, **opts) -> TokenCount:
@@ -63,6 +78,7 @@ def anyres(preset, h, w, frames, **opts) -> TokenCount:
     ``llava_arch.py``; transformers ``LlavaNextProcessor._get_number_of_features``). Chapter 1."""
     o = _options(preset, opts, {"grid_pinpoints": preset.options["grid_pinpoints"]})
     tile, side = preset.input_size, preset.input_size // preset.patch_size
+    _check_pinpoints(o["grid_pinpoints"], tile, preset.name)
     canvas_h, canvas_w = g.select_best_resolution(h, w, o["grid_pinpoints"])
     rows, cols = canvas_h // tile, canvas_w // tile
     feat_h, feat_w = g.unpadded_grid(h, w, rows * side, cols * side)
@@ -76,11 +92,18 @@ def qwen2_vl(preset, h, w, frames, **opts) -> TokenCount:
     [min_pixels, max_pixels], 14-px patches, 2x2 merge -> ``(H/28)(W/28)`` tokens, frames fused in
     pairs (``temporal_patch_size`` 2), wrapped once in ``<|vision_start|>``/``<|vision_end|>``.
     Videos use the video processor's pixel limits (transformers ``Qwen2VLImageProcessor``,
-    ``Qwen2VLVideoProcessor``). Chapter 1."""
+    ``Qwen2VLVideoProcessor``). The default ``max_pixels`` (1,280 tokens) is transformers' class
+    default and the model card's suggested budget; the released checkpoints'
+    ``preprocessor_config.json`` sets 12,845,056 (16,384 tokens): pass ``max_pixels=28*28*16384``
+    to count what ``from_pretrained`` gives. Videos follow transformers' video processor, which by
+    default has no total budget; the reference qwen-vl-utils also caps a whole video at
+    24,576 x 28^2 pixels, which shrinks every frame of a video longer than 64 frames. Chapter 1."""
     video = frames > 1
     o = _options(preset, opts, {
         "min_pixels": preset.options["video_min_pixels" if video else "min_pixels"],
         "max_pixels": preset.options["video_max_pixels" if video else "max_pixels"]})
+    if o["min_pixels"] > o["max_pixels"]:
+        raise ValueError(f"min_pixels must be <= max_pixels, got {o['min_pixels']:,} > {o['max_pixels']:,}")
     factor = preset.patch_size * preset.merge
     rh, rw = g.smart_resize(h, w, factor, o["min_pixels"], o["max_pixels"])
     rows, cols = rh // factor, rw // factor

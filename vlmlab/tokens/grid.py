@@ -98,18 +98,20 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int,
 
 
 def fit_longest_edge(height: int, width: int, longest_edge: int) -> tuple[int, int]:
-    """Down-scale (never up) so that neither side exceeds ``longest_edge``; sides floored
-    (Pixtral's image processor). Chapter 1."""
+    """Down-scale (never up) so that neither side exceeds ``longest_edge``; sides floored and
+    kept at 1 pixel or more (transformers' ``PixtralImageProcessor``). Mistral's own
+    ``mistral_common`` rounds instead of flooring, which can add one row or column of patches
+    when a scaled side lands just past a multiple of the patch size. Chapter 1."""
     ratio = max(height / longest_edge, width / longest_edge)
     if ratio > 1:
-        return int(math.floor(height / ratio)), int(math.floor(width / ratio))
+        return max(1, int(math.floor(height / ratio))), max(1, int(math.floor(width / ratio)))
     return height, width
 
 
 def fit_within(height: int, width: int, max_height: int, max_width: int) -> tuple[int, int]:
-    """Down-scale (never up) to fit a ``max_height`` x ``max_width`` canvas, sides truncated
-    (Fuyu's image processor). Chapter 1."""
+    """Down-scale (never up) to fit a ``max_height`` x ``max_width`` canvas, sides truncated and
+    kept at 1 pixel or more (Fuyu's image processor). Chapter 1."""
     if height <= max_height and width <= max_width:
         return height, width
     scale = min(max_height / height, max_width / width)
-    return int(height * scale), int(width * scale)
+    return max(1, int(height * scale)), max(1, int(width * scale))

@@ -36,8 +36,12 @@ _ROWS = [
       f"{_HF}/llava_next/processing_llava_next.py", "liu2024llavanext", patch_size=14,
       input_size=336, options={"grid_pinpoints": ((336, 672), (672, 336), (672, 672),
                                                   (1008, 336), (336, 1008))}),
+    # max_pixels: transformers' Qwen2VLImageProcessor default (1,280 tokens, the budget the model
+    # card suggests); the released checkpoints' preprocessor_config.json allows 12,845,056 pixels
+    # (16,384 tokens), min 3,136. Video limits: transformers' Qwen2VLVideoProcessor defaults.
     P("qwen2-vl", "qwen2-vl", "vlm",
-      "Qwen2-VL: smart resize to 28-px multiples, 14-px patches, 2x2 merge, frame pairs fused",
+      "Qwen2-VL: smart resize to 28-px multiples (at most 1,280 tokens by default), 14-px patches, "
+      "2x2 merge, frame pairs fused",
       f"{_HF}/qwen2_vl/image_processing_pil_qwen2_vl.py", "wang2024qwen2vl", patch_size=14,
       merge=2, temporal_merge=2,
       options={"min_pixels": 56 * 56, "max_pixels": 28 * 28 * 1280,
