@@ -128,3 +128,19 @@ def test_errors_name_the_argument():
         m.decode_step(torch.zeros(1, dtype=torch.long), cache)
     with pytest.raises(ValueError, match="pass visual="):
         _model(xattn_every=1)(torch.zeros(1, 2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_allocate_on_builds_weights_in_the_final_dtype_and_restores_the_default(dtype):
+    from vlmlab.lm import allocate_on
+
+    with allocate_on("cpu", dtype):
+        lm = DecoderLM(TINY)
+    assert {p.dtype for p in lm.parameters()} == {dtype}
+    assert torch.get_default_dtype() == torch.float32
+    with pytest.raises(RuntimeError, match="boom"), allocate_on("cpu", dtype):
+        raise RuntimeError("boom")
+    assert torch.get_default_dtype() == torch.float32   # restored after an error too
+    with pytest.raises(TypeError, match="dtype must be a floating torch.dtype"):
+        with allocate_on("cpu", torch.int8):
+            pass

@@ -106,3 +106,25 @@ def test_roofline_figure_places_points():
     roof = [line for line in ax.get_lines() if line.get_label().startswith("measured")][0]
     assert max(roof.get_ydata()) == 100.0  # flat compute roof
     plt.close(fig)
+
+
+@pytest.mark.parametrize("capability, expected", [
+    # NVIDIA CUDA C++ Programming Guide, compute capabilities table: bf16 tensor-core MMA arrives
+    # with compute capability 8.0 (Ampere); sm_75 (T4) and sm_70 (V100) have fp16 tensor cores only.
+    ((7, 0), "fp16"),   # V100
+    ((7, 5), "fp16"),   # T4
+    ((8, 0), "bf16"),   # A100
+    ((8, 9), "bf16"),   # L4
+    ((9, 0), "bf16"),   # H100
+])
+def test_fast_dtype_follows_compute_capability(capability, expected):
+    assert roofline.fast_dtype("cuda", capability) == expected
+    assert roofline.fast_dtype("cuda:1", capability) == expected
+
+
+def test_fast_dtype_off_cuda_is_fp32_and_checks_arguments():
+    assert roofline.fast_dtype("cpu") == "fp32" and roofline.fast_dtype("mps") == "fp32"
+    with pytest.raises(TypeError, match="device must be a str"):
+        roofline.fast_dtype(0)
+    with pytest.raises(ValueError, match=r"capability must be a \(major, minor\) pair"):
+        roofline.fast_dtype("cuda", (8,))

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 
 from .errors import lookup, positive_number
 
-__all__ = ["Ceilings", "DATASHEETS", "datasheet_for", "measure_ceilings", "predict_seconds",
+__all__ = ["Ceilings", "DATASHEETS", "datasheet_for", "fast_dtype", "measure_ceilings", "predict_seconds",
            "ridge_point", "arithmetic_intensity", "roofline_figure"]
 
 
@@ -130,13 +130,31 @@ def arithmetic_intensity(flops: float, bytes_moved: float) -> float:
     return flops / bytes_moved
 
 
-def _fast_dtype(device: str) -> str:
-    import torch
+#: First CUDA compute capability with bf16 tensor cores (Ampere, sm_80). Older GPUs such as the
+#: T4 (sm_75) and V100 (sm_70) have fp16 tensor cores only: bf16 matmuls there are emulated or
+#: unsupported, so their fast dtype is fp16.
+BF16_MIN_CAPABILITY = (8, 0)
 
-    if device == "cuda":
-        major, _ = torch.cuda.get_device_capability()
-        return "bf16" if major >= 8 else "fp16"
-    return "fp32"
+
+def fast_dtype(device: str, capability: tuple[int, int] | None = None) -> str:
+    """The dtype in which ``device`` multiplies matrices fastest: 'bf16', 'fp16' or 'fp32'.
+
+    CUDA: 'bf16' from compute capability 8.0 (A100, L4, H100), 'fp16' below it (T4, V100);
+    ``capability`` = (major, minor) overrides the query of the current GPU. CPU and MPS: 'fp32'.
+    Full-scale chapters (2, 4, 5, 6, 7) run their models in this dtype and price them with its
+    byte size; :func:`measure_ceilings` measures in it by default.
+    """
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str such as 'cuda' or 'cpu', got {type(device).__name__} {device!r}")
+    if device.split(":")[0] != "cuda":
+        return "fp32"
+    if capability is None:
+        import torch
+
+        capability = tuple(torch.cuda.get_device_capability(device))
+    if len(capability) != 2 or not all(isinstance(c, int) for c in capability):
+        raise ValueError(f"capability must be a (major, minor) pair of ints, got {capability!r}")
+    return "bf16" if tuple(capability) >= BF16_MIN_CAPABILITY else "fp16"
 
 
 def measure_ceilings(device: str, dtype: str | None = None, seconds: float = 2.0,
@@ -157,7 +175,7 @@ def measure_ceilings(device: str, dtype: str | None = None, seconds: float = 2.0
 
     positive_number("seconds", seconds)
     kind = device.split(":")[0]
-    dtype = dtype or _fast_dtype(kind)
+    dtype = dtype or fast_dtype(device)
     tdtype = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
               "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}.get(dtype)
     if tdtype is None:

@@ -11,6 +11,8 @@ GPU (pass ``n_layers`` to keep fewer of them). Visual tokens reach it in one of 
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -19,6 +21,28 @@ from ..connectors.xattn import GatedCrossAttentionBlock
 from ..errors import non_negative_int, positive_int
 from .cache import KVCache
 from .layers import DecoderLayer, rope_cos_sin
+
+
+@contextmanager
+def allocate_on(device, dtype=None):
+    """Modules built inside the block get their weights on ``device`` in ``dtype`` directly.
+
+    ``with allocate_on("cuda", torch.float16): lm = DecoderLM(cfg)`` never holds an fp32 copy: a
+    7B-shaped model built in fp32 and then cast needs twice its final memory at the peak, which
+    does not fit a 16 GB T4 (chapter 6's Fuyu miniature). ``dtype`` is a floating torch.dtype
+    (None keeps the default); it becomes torch's default dtype inside the block and the old one
+    is restored afterwards. Used by chapters 5, 6 and 7.
+    """
+    before = torch.get_default_dtype()
+    if dtype is not None:
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating torch.dtype such as torch.float16, got {dtype!r}")
+        torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            yield
+    finally:
+        torch.set_default_dtype(before)
 
 
 class DecoderLM(nn.Module):

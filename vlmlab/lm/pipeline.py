@@ -16,7 +16,7 @@ from torch import nn
 from .. import connectors as C
 from .. import cost
 from ..units import dtype_bytes
-from .model import DecoderLM
+from .model import DecoderLM, allocate_on
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,16 @@ class VLM(nn.Module):
 
 def build_vlm(strategy: Strategy, lm_cfg, d_vision: int, n_layers: int | None = None, compact: bool = False,
               device="cpu", dtype=torch.float32) -> VLM:
-    """Connector + LM for ``strategy``, reading vision features of width ``d_vision`` (chapter 5)."""
+    """Connector + LM for ``strategy``, reading vision features of width ``d_vision`` (chapter 5).
+
+    The weights are created on ``device`` in ``dtype`` directly (:func:`~vlmlab.lm.allocate_on`),
+    never as an fp32 copy first.
+    """
     opts = dict(strategy.options)
     name = strategy.connector
     if compact:
         opts.update(COMPACT.get(name, {}))
-    with torch.device(device):
+    with allocate_on(device, dtype):
         if name == "xattn":
             lm = DecoderLM(lm_cfg, n_layers=n_layers, xattn_every=opts["every"], d_visual=d_vision)
             conn = None
