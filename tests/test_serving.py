@@ -1,7 +1,5 @@
 """Tests of vlmlab.serving: hand-derived memory and batch sizes for LLaMA-2-7B on an A100-40GB,
 roofline times, and the grow-until-OOM search with a simulated out-of-memory error."""
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -14,11 +12,6 @@ from vlmlab.roofline import DATASHEETS, Ceilings
 # 6,738,415,616 parameters (2 x 32000 x 4096 embeddings/head + 32 x 202,383,360 per layer + 4096).
 PARAMS = 2 * 32000 * 4096 + 32 * (4 * 4096**2 + 3 * 4096 * 11008 + 2 * 4096) + 4096
 KV_PER_TOKEN_FP16 = 2 * 32 * 4096 * 2          # K and V, 32 layers, 4096 wide, 2 bytes = 512 KiB
-
-
-def test_module_imports_no_torch():
-    code = "import sys, vlmlab.serving; assert 'torch' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_kv_only_batch_on_a100_40gb_is_12_and_144():

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..cost import attention_score_flops
 from ..errors import non_negative_int, positive_int
 from ..units import Breakdown
 
@@ -25,9 +26,10 @@ def linear_flops(n_tokens: int, d_in: int, d_out: int) -> int:
 
 
 def attention_flops(n_q: int, n_kv: int, n_heads: int, head_dim: int) -> dict[str, int]:
-    """Scores (QK^T) and weighted sum (AV) FLOPs over the full n_q x n_kv matrix."""
-    core = 2 * n_q * n_kv * n_heads * head_dim
-    return {"scores": core, "weighted_sum": core}
+    """Scores (QK^T) and weighted sum (AV) FLOPs over the full n_q x n_kv matrix: the two equal
+    halves of :func:`vlmlab.cost.attention_score_flops`."""
+    half = attention_score_flops(n_q, n_kv, n_heads, head_dim) // 2
+    return {"scores": half, "weighted_sum": half}
 
 
 def square_side(name: str, n_tokens: int) -> int:
