@@ -3,8 +3,8 @@
 Checked for every notebooks/*.ipynb: the first cell is the markdown title ``# N. Title`` with N
 the file's number; the first code cell is exactly CONTRIBUTING's set-up cell, whose install URL
 is ``git+`` + ``repository.url`` from _config.yml; the notebook is listed in _toc.yml; every code
-cell was executed, in order, in one fresh kernel (counts 1, 2, 3, ...); ``make execute`` recorded
-its provenance; book/provenance.md matches the notebooks' metadata; and the built page's "Open in
+cell was executed, in order, in one fresh kernel (counts 1, 2, 3, ...); its set-up cell
+recorded its provenance and the runner its cell timings; book/provenance.md matches what the notebooks recorded; and the built page's "Open in
 Colab" launch link points at the notebook's real path on the repository's branch.
 """
 from __future__ import annotations
@@ -111,11 +111,12 @@ def test_executed_top_to_bottom_in_one_kernel(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_provenance_recorded(path):
-    meta = _read(path)["metadata"].get("vlmlab") or {}
-    prov = meta.get("provenance") or {}
+    chapter = provenance_page.read_chapter(path)
+    prov = chapter.provenance or {}
     missing = [k for k in ("device", "device_name", "scale", "torch", "python", "date") if not prov.get(k)]
-    assert not missing and isinstance(meta.get("seconds"), (int, float)), (
-        f"{path.name}: metadata.vlmlab lacks {missing or ['seconds']}: run `make execute NB={path.relative_to(ROOT)}`")
+    assert not missing and chapter.seconds is not None, (
+        f"{path.name}: the set-up cell's output lacks {missing or ['cell timings']}: "
+        f"run `make execute NB={path.relative_to(ROOT)}`")
 
 
 def test_provenance_page_is_current():
@@ -125,34 +126,6 @@ def test_provenance_page_is_current():
                 for c in chapters]
     assert page.is_file() and page.read_text(encoding="utf-8") == provenance_page.render(chapters), (
         "book/provenance.md is stale: run `.venv/bin/python -m vlmlab.provenance_page`")
-
-
-def test_provenance_page_rows(tmp_path):
-    """A hand-made book: a recorded chapter and an unrecorded one, in _toc.yml order."""
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "_toc.yml").write_text("root: book/intro\nchapters:\n  - file: notebooks/02_b\n"
-                                       "  - file: notebooks/01_a.ipynb\n  - file: notebooks/09_missing\n")
-    prov = {"device": "cuda", "device_name": "NVIDIA H100 80GB HBM3", "device_memory_bytes": 80 * 2**30,
-            "scale": "full", "torch": "2.11.0", "cuda": "12.8", "python": "3.12.1", "date": "2026-11-27"}
-    cell = {"cell_type": "markdown", "metadata": {}}
-    (tmp_path / "notebooks" / "01_a.ipynb").write_text(json.dumps({"cells": [{**cell, "source": ["# 1. Alpha"]}],
-                                                                     "metadata": {"vlmlab": {"provenance": prov, "seconds": 12.34}}}))
-    (tmp_path / "notebooks" / "02_b.ipynb").write_text(json.dumps({"cells": [{**cell, "source": ["# 2. Beta | x"]}],
-                                                                     "metadata": {}}))
-    (tmp_path / "book").mkdir()
-    text = provenance_page.write_page(tmp_path).read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| [")]
-    assert rows == [
-        "| [2. Beta \\| x](../notebooks/02_b.ipynb) | not recorded: run `make execute NB=notebooks/02_b.ipynb` | | | | |",
-        "| [1. Alpha](../notebooks/01_a.ipynb) | NVIDIA H100 80GB HBM3, 80.0 GiB | Python 3.12.1, torch 2.11.0, CUDA 12.8 "
-        "| full | 2026-11-27 | 12.3 s |",
-    ]
-    assert "Whole book: 12.3 s of execution over 1 chapter." in text
-
-
-def test_provenance_page_needs_a_toc(tmp_path):
-    with pytest.raises(FileNotFoundError, match="_toc.yml"):
-        provenance_page.toc_notebooks(tmp_path)
 
 
 def test_colab_links_point_at_the_notebooks():

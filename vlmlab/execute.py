@@ -1,9 +1,10 @@
 """Re-execute the book's notebooks in place at this device's scale: ``python -m vlmlab.execute``.
 
 Each notebook runs top to bottom in a fresh kernel (``VLMLAB_SCALE`` decides the scale, else the
-device does); its provenance and execution time are stored in the notebook's metadata under
-``vlmlab`` so that the "Hardware and provenance" page can list them. Prints a time table, then
-regenerates that page (``book/provenance.md``, see :mod:`vlmlab.provenance_page`).
+device does) and is written back with its outputs and cell timings. Prints a time table, then
+regenerates the "Hardware and provenance" page (``book/provenance.md``), which reads the device
+from each chapter's set-up cell output and the time from its cell timings
+(:mod:`vlmlab.provenance_page`).
 """
 from __future__ import annotations
 
@@ -19,14 +20,11 @@ def execute_notebook(path: Path, timeout: int = 1800) -> float:
     import nbformat
     from nbclient import NotebookClient
 
-    from .device import provenance
-
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
-    nb.metadata["vlmlab"] = {"provenance": provenance().as_dict(), "seconds": round(seconds, 1)}
     nbformat.write(nb, path)
     return seconds
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .device import Provenance, cpu_threads, pick_device, pick_scale, provenance
+from .provenance_page import OUTPUT_KEY
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,25 @@ def setup(device: str | None = None, scale: str | None = None, quiet: bool = Fal
             torch.set_num_threads(cpu_threads())
     prov = provenance(device, scale)
     if not quiet:
-        print(prov)
+        show_provenance(prov)
     return Run(device, scale, prov)
+
+
+def show_provenance(prov: Provenance) -> None:
+    """Print ``prov``; in a notebook, also attach it to that output's metadata (``OUTPUT_KEY``).
+
+    The "Hardware and provenance" page reads it back from there, so a chapter's recorded device is
+    the one its outputs came from, whichever tool executed the notebook.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(prov)
+        return
+    display({"text/plain": str(prov)}, raw=True, metadata={OUTPUT_KEY: prov.as_dict()})
 
 
 def glue(name: str, value, display: bool = False):

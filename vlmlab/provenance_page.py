@@ -1,10 +1,12 @@
-"""The book's "Hardware and provenance" page, generated from the notebooks' own metadata.
+"""The book's "Hardware and provenance" page, generated from what the executed notebooks hold.
 
-``python -m vlmlab.execute`` stores ``nb.metadata['vlmlab'] = {'provenance': {...}, 'seconds': s}``
-in every notebook it runs, then calls :func:`write_page`, which lists per chapter (in ``_toc.yml``
-order) the device, software versions, scale, date and execution time of the committed outputs.
-``python -m vlmlab.provenance_page`` regenerates the page alone. Used by the back matter page
-``book/provenance.md``; imports no torch.
+Each chapter's set-up cell (:func:`vlmlab.notebook.setup`) prints its provenance and attaches it
+to that output's metadata under :data:`OUTPUT_KEY`; the kernel's runner (nbclient, which
+``python -m vlmlab.execute`` and any other executor use) stamps every code cell with its start
+and end times. :func:`write_page` reads both back and lists per chapter (in ``_toc.yml`` order)
+the device, software versions, scale, date and execution time of the committed outputs, so the
+page describes the outputs themselves whichever tool produced them. ``python -m
+vlmlab.provenance_page`` regenerates the page alone. Used by ``book/provenance.md``; imports no torch.
 """
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from .units import fmt_bytes
 
 PAGE = Path("book") / "provenance.md"
+OUTPUT_KEY = "vlmlab/provenance"  # output metadata key of the set-up cell's provenance
 _TOC_FILE = re.compile(r"^\s*-?\s*file:\s*['\"]?(notebooks/[^\s'\"#]+)", re.M)
 
 
@@ -44,8 +48,42 @@ def toc_notebooks(root: Path = Path(".")) -> list[Path]:
     return paths
 
 
+def recorded_provenance(nb: dict) -> dict | None:
+    """The provenance the set-up cell attached to its output (``OUTPUT_KEY``), or None."""
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            found = output.get("metadata", {}).get(OUTPUT_KEY)
+            if found:
+                return found
+    return None
+
+
+def _timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))  # Python < 3.11 rejects a bare 'Z'
+
+
+def execution_seconds(nb: dict) -> float | None:
+    """Seconds from the first code cell's start to the last one's end, as the runner stamped them.
+
+    None when a code cell carries no timing (executed by a front end that does not record it):
+    the page then says the time was not recorded rather than guess. Kernel start-up is excluded.
+    """
+    starts, ends = [], []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code" or not "".join(cell.get("source", "")).strip():
+            continue
+        timing = cell.get("metadata", {}).get("execution") or {}
+        start = timing.get("iopub.execute_input") or timing.get("iopub.status.busy")
+        end = timing.get("shell.execute_reply") or timing.get("iopub.status.idle")
+        if not (start and end):
+            return None
+        starts.append(_timestamp(start))
+        ends.append(_timestamp(end))
+    return (max(ends) - min(starts)).total_seconds() if starts else None
+
+
 def read_chapter(path: Path) -> ChapterProvenance:
-    """Title (the first markdown heading) and the ``vlmlab`` metadata of the notebook at ``path``."""
+    """Title (the first markdown heading), recorded provenance and execution time of ``path``."""
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     title = Path(path).stem
     for cell in nb.get("cells", []):
@@ -54,8 +92,7 @@ def read_chapter(path: Path) -> ChapterProvenance:
             if match:
                 title = match.group(1).strip()
                 break
-    meta = nb.get("metadata", {}).get("vlmlab") or {}
-    return ChapterProvenance(Path(path), title, meta.get("provenance"), meta.get("seconds"))
+    return ChapterProvenance(Path(path), title, recorded_provenance(nb), execution_seconds(nb))
 
 
 def _cell(text: str) -> str:
@@ -86,11 +123,12 @@ def render(chapters: list[ChapterProvenance], page: Path = PAGE) -> str:
     lines = [
         "# Hardware and provenance",
         "",
-        "Every chapter's outputs were produced by running the notebook top to bottom with",
-        "`make execute` (`python -m vlmlab.execute`), which records where and when it ran in the",
-        "notebook's metadata. This page is generated from that metadata (`vlmlab.provenance_page`);",
-        "each chapter also prints the same provenance in its first cell. Measured numbers depend on",
-        "the device and the scale: `full` on a CUDA GPU, `ci` (small sizes) on a CPU.",
+        "Every chapter's outputs were produced by running the notebook top to bottom in one fresh",
+        "kernel (`make execute`, i.e. `python -m vlmlab.execute`). This page is generated from the",
+        "executed notebooks themselves (`vlmlab.provenance_page`): the device, versions, scale and",
+        "date are those the chapter's first cell printed, and the execution time runs from the",
+        "start of its first code cell to the end of its last (kernel start-up excluded). Measured",
+        "numbers depend on the device and the scale: `full` on a CUDA GPU, `ci` (small sizes) on a CPU.",
         "",
     ]
     if chapters:
