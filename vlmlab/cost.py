@@ -1,7 +1,10 @@
 """FLOPs and bytes of a decoder LM, on paper: what a visual token costs before anything is run.
 
 Conventions (CONTRIBUTING.md): a multiply-add is 2 FLOPs; attention counts the full n x n score
-matrix unless ``causal=True`` (FlashAttention and ``torch.utils.flop_counter`` count it full).
+matrix unless ``causal=True``. The full count is what ``torch.utils.flop_counter`` reports (it
+ignores the mask) and what the essay squares; a causal kernel (FlashAttention, SDPA with
+``is_causal``) skips the masked half, so a causal decoder's prefill is priced with ``causal=True``
+(FlashAttention's own benchmarks also halve the count for causal attention).
 Only matrix multiplications are counted (softmax, norms, RoPE, activations, residual adds and
 biases are O(n*d) and left out), which is what ``FlopCounterMode`` counts too. Grouped-query
 attention is handled: K/V projections are ``n_kv_heads * head_dim`` wide, but every query head

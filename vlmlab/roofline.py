@@ -23,13 +23,17 @@ __all__ = ["Ceilings", "DATASHEETS", "datasheet_for", "fast_dtype", "measure_cei
 
 @dataclass(frozen=True)
 class Ceilings:
-    """A device's peak matrix-multiply rate (FLOP/s) in ``dtype`` and its memory bandwidth (B/s)."""
+    """A device's peak matrix-multiply rate (FLOP/s) in ``dtype`` and its memory bandwidth (B/s).
+
+    ``memory_bytes`` is the device memory's capacity where a chapter needs it (None elsewhere).
+    """
 
     name: str
     matmul_flops_per_s: float
     bandwidth_bytes_per_s: float
     dtype: str
     source: str
+    memory_bytes: int | None = None
 
     @property
     def ridge_flops_per_byte(self) -> float:
@@ -56,8 +60,11 @@ DATASHEETS: dict[str, Ceilings] = {c.name: c for c in [
     Ceilings("L4", 121e12, 300e9, "bf16",
              "NVIDIA L4 datasheet: BF16 tensor 242 TFLOPS with sparsity (121 dense), 300 GB/s "
              "https://www.nvidia.com/en-us/data-center/l4/"),
+    # Memory: "40GB HBM2" is five 8 GiB HBM2 stacks, i.e. 40 GiB (42.9e9 bytes).
+    # Chapters 1 and 7 size the essay's batches with it.
     Ceilings("A100-40GB", 312e12, 1555e9, "bf16",
-             f"NVIDIA A100 datasheet: BF16 tensor 312 TFLOPS dense, 40GB HBM2 1,555 GB/s {_A100}"),
+             f"NVIDIA A100 datasheet: BF16 tensor 312 TFLOPS dense, 40GB HBM2 1,555 GB/s {_A100}",
+             memory_bytes=40 * 2**30),
     Ceilings("A100-80GB", 312e12, 2039e9, "bf16",
              f"NVIDIA A100 datasheet: BF16 tensor 312 TFLOPS dense, 80GB SXM HBM2e 2,039 GB/s {_A100}"),
     Ceilings("A100-80GB-PCIe", 312e12, 1935e9, "bf16",
