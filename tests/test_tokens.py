@@ -61,19 +61,37 @@ def test_llava_next_landscape_hd_is_unpadded():
     assert res.total == 28 * 48 + 28 + 576 == 1948
 
 
+def test_llava_next_video_pools_each_frame_to_144_tokens():
+    # LLaVA-NeXT-Video: a frame is one 336-px view, 24x24 CLIP features average-pooled with stride
+    # 2 (LlavaNextVideoConfig.spatial_pool_stride) -> 12x12 = 144 tokens, no newline tokens.
+    res = visual_token_breakdown("llava-next-video", 1080, 1920, frames=8)
+    assert res.parts == {"frames": 8 * 144} and res.grid == (12, 12)
+    # 131,072 tokens (Llama-3.1's window) hold 910 such frames: 910 * 144 = 131,040
+    assert 131072 // (res.total // 8) == 910
+    # a single image takes the LLaVA-NeXT image path (anyres, newlines)
+    assert visual_tokens("llava-next-video", 1080, 1920) == visual_tokens("llava-next", 1080, 1920) == 1948
+
+
 # --- Qwen2-VL ------------------------------------------------------------------------------------
 def test_qwen2_vl_hand_derivations():
     # 224x224: sides already multiples of 28 -> 8x8 merged tokens, + vision_start/end
     assert visual_token_breakdown("qwen2-vl", 224, 224).parts == {
         "patches": 64, "vision_start": 1, "vision_end": 1}
-    # 1080x1920 rounds to 1092x1932 = 2.11 MP > max_pixels 28*28*1280; beta = sqrt(1080*1920 /
-    # 1,003,520) = 1.4375 -> floor(1080/1.4375/28)=26, floor(1920/1.4375/28)=47 -> 1,222 tokens
-    res = visual_token_breakdown("qwen2-vl", 1080, 1920)
+    # With the lower budget of transformers' class default (max_pixels 28*28*1280, the model
+    # card's suggested saving): 1080x1920 rounds to 1092x1932 = 2.11 MP > 1,003,520; beta =
+    # sqrt(1080*1920 / 1,003,520) = 1.4375 -> floor(1080/1.4375/28)=26, floor(1920/1.4375/28)=47
+    res = visual_token_breakdown("qwen2-vl", 1080, 1920, max_pixels=28 * 28 * 1280)
     assert res.grid == (26, 47) and res.patches == 1222
 
 
-def test_qwen2_vl_max_pixels_caps_tokens_at_1280():
-    assert visual_token_breakdown("qwen2-vl", 4000, 4000).patches <= 1280
+def test_qwen2_vl_default_is_the_released_16384_token_budget():
+    # Qwen/Qwen2-VL-7B-Instruct preprocessor_config.json: "max_pixels": 12845056 = 16,384 x 28^2;
+    # model card: "the default range for the number of visual tokens per image is 4-16384".
+    assert get_preset("qwen2-vl").options["max_pixels"] == 12_845_056
+    # 2048x2048: 73.14 units of 28 px round to 73 -> 73 x 73 = 5,329 tokens (+ 2 markers)
+    assert visual_tokens("qwen2-vl", 2048, 2048) == 73 * 73 + 2 == 5331
+    assert visual_token_breakdown("qwen2-vl", 9000, 9000).patches <= 16384
+    assert visual_token_breakdown("qwen2-vl", 4000, 4000, max_pixels=28 * 28 * 1280).patches <= 1280
     assert visual_token_breakdown("qwen2-vl", 4000, 4000, max_pixels=28 * 28 * 256).patches <= 256
 
 
@@ -224,7 +242,7 @@ def test_qwen2_vl_stays_within_pixel_budget(h, w):
     if max(h, w) / min(h, w) > 50:  # extreme strips may exceed max_pixels by one row of 28 px
         return
     res = visual_token_breakdown("qwen2-vl", h, w)
-    assert 56 * 56 <= res.patches * 28 * 28 <= 28 * 28 * 1280
+    assert 56 * 56 <= res.patches * 28 * 28 <= 12_845_056  # released preprocessor_config.json
 
 
 @settings(max_examples=300, deadline=None)
@@ -276,8 +294,8 @@ def test_llava_next_portrait_fits_a_two_tile_column_exactly():
 def test_qwen2_vl_checkpoint_budget_and_minimum():
     # The released checkpoints' preprocessor_config.json: max_pixels 12,845,056 (16,384 x 28^2).
     # 1080x1920 rounds to 1092x1932 (39 x 69 units of 28 px) = 2,109,744 px, under that budget.
-    res = visual_token_breakdown("qwen2-vl", 1080, 1920, max_pixels=12_845_056)
-    assert res.grid == (39, 69) and res.patches == 2691
+    res = visual_token_breakdown("qwen2-vl", 1080, 1920)
+    assert res.grid == (39, 69) and res.patches == 2691 and res.total == 2693
     # 28x28 = 784 px < min_pixels 3,136: scaled by sqrt(3136/784) = 2 -> 56x56 -> 2x2 tokens
     assert visual_token_breakdown("qwen2-vl", 28, 28).patches == 4
 
@@ -314,7 +332,7 @@ def test_extreme_strips_keep_at_least_one_row_and_no_negative_parts(h, w):
     (lambda: visual_tokens("llava-next", 336, 336, grid_pinpoints=[(300, 300)]), r"multiple of 336 px for 'llava-next', got \[\(300, 300\)\]"),
     (lambda: visual_tokens("llava-next", 336, 336, grid_pinpoints=[]), r"grid_pinpoints must be"),
     (lambda: visual_tokens("clip-vit-l-14-336", 336, 336, input_size=10), r"input_size must be at least one 14-px patch for 'clip-vit-l-14-336', got 10"),
-    (lambda: visual_tokens("qwen2-vl", 336, 336, min_pixels=10**7), r"min_pixels must be <= max_pixels, got 10,000,000 > 1,003,520"),
+    (lambda: visual_tokens("qwen2-vl", 336, 336, min_pixels=2 * 10**7), r"min_pixels must be <= max_pixels, got 20,000,000 > 12,845,056"),
 ])
 def test_bad_family_options_name_the_argument(call, pattern):
     with pytest.raises(ValueError, match=pattern):

@@ -75,17 +75,26 @@ def test_llava_next_grid_matches_modeling_helpers(h, w):
 
 
 # --- Qwen2-VL: smart_resize, 2x2 merge; videos fuse frame pairs -----------------------------------
-@pytest.mark.parametrize("h,w", SIZES + [(28, 28), (10, 30), (5000, 5000)])
-def test_qwen2_vl_matches_image_processor(h, w):
+# Qwen/Qwen2-VL-7B-Instruct preprocessor_config.json: "min_pixels": 3136, "max_pixels": 12845056
+RELEASED_QWEN2_VL = {"shortest_edge": 3136, "longest_edge": 12845056}
+
+
+@pytest.mark.parametrize("h,w", SIZES + [(28, 28), (10, 30), (5000, 5000), (9000, 12000)])
+@pytest.mark.parametrize("config", ["released", "class default"])
+def test_qwen2_vl_matches_image_processor(h, w, config):
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (Qwen2VLImageProcessorPil,
                                                                            smart_resize)
 
-    ip = Qwen2VLImageProcessorPil()
+    if config == "released":  # what from_pretrained gives; vlmlab's default
+        ip, opts = Qwen2VLImageProcessorPil(size=RELEASED_QWEN2_VL), {}
+    else:                     # transformers' class default: the lower 1,280-token budget
+        ip = Qwen2VLImageProcessorPil()
+        opts = {"max_pixels": ip.size["longest_edge"]}
     rh, rw = smart_resize(h, w, factor=28, min_pixels=ip.size["shortest_edge"],
                           max_pixels=ip.size["longest_edge"])
-    res = visual_token_breakdown("qwen2-vl", h, w)
+    res = visual_token_breakdown("qwen2-vl", h, w, **opts)
     assert res.grid == (rh // 28, rw // 28)
-    assert res.patches == ip.get_number_of_image_patches(h, w) // ip.merge_size ** 2
+    assert res.patches == ip.get_number_of_image_patches(h, w, {}) // ip.merge_size ** 2
     assert res.special == 2  # <|vision_start|> <|vision_end|> from the chat template
 
 
@@ -98,6 +107,22 @@ def test_qwen2_vl_video_matches_video_processor_formula(frames, h, w):
     res = visual_token_breakdown("qwen2-vl", h, w, frames=frames)
     assert res.patches == patches // 4
     assert res.special == 2
+
+
+# --- LLaVA-NeXT-Video: frames pooled 2x2 (config), counted as the processor counts them ------------
+@pytest.mark.parametrize("frames", [2, 8, 32])
+def test_llava_next_video_matches_processor_and_config(frames):
+    from types import SimpleNamespace
+
+    from transformers import LlavaNextVideoConfig
+    from transformers.models.llava_next_video.processing_llava_next_video import LlavaNextVideoProcessor
+
+    cfg = LlavaNextVideoConfig()  # defaults mirror llava-hf/LLaVA-NeXT-Video-7B-hf
+    assert cfg.spatial_pool_stride == 2 and cfg.vision_config.image_size == 336
+    fields = SimpleNamespace(patch_size=cfg.vision_config.patch_size, video_token="V")
+    video = {"pixel_values_videos": [np.zeros((frames, 3, 336, 336), dtype=np.float32)]}
+    layout = LlavaNextVideoProcessor.replace_video_token(fields, video, 0)
+    assert visual_tokens("llava-next-video", 1080, 1920, frames=frames) == layout.count("V")
 
 
 # --- InternVL: GOT-OCR2 image processor with crop_to_patches (InternVL's dynamic tiling) ---------

@@ -125,10 +125,10 @@ CLAIMS: tuple[Claim, ...] = (
           "vaswani2017attention", compute=lambda: _score_ratio(41000, 1), unit="pairs"),
     # ---- chapter 3: context windows -------------------------------------------------------
     Claim("window-gpt35", 3, "number", "GPT-3.5 has a 4,096-token window.", 4096, "wrong",
-          "Out of date for the 2024-25 period the list claims: since November 2023 gpt-3.5-turbo "
-          "takes 16,385 tokens; 4,096 was its March-2023 launch window.",
-          "https://platform.openai.com/docs/models", "openai2023gpt4",
-          compute=lambda: _window("GPT-3.5-turbo (1106)"), unit="tokens"),
+          "Out of date for the 2024-25 period the list claims: from February 2024 the "
+          "gpt-3.5-turbo alias serves -0125 with 16,385 tokens; 4,096 was the 2023 default.",
+          "https://openai.com/index/new-embedding-models-and-api-updates/", "openai2024apiupdates",
+          compute=lambda: _window("GPT-3.5-turbo (0125)"), unit="tokens"),
     Claim("window-gpt4", 3, "number", "GPT-4 has 8,192 to 128,000 tokens depending on variant.",
           "8,192-128,000", "holds", "GPT-4 8k and 32k (2023), GPT-4 Turbo 128k (Nov 2023).",
           "https://platform.openai.com/docs/models", "openai2023gpt4",
@@ -157,7 +157,7 @@ CLAIMS: tuple[Claim, ...] = (
           7800, "holds", "8,192 - 256 = 7,936 tokens.", "https://arxiv.org/abs/2307.09288",
           "touvron2023llama2", compute=lambda: _left(8192, 256), unit="tokens"),
     Claim("option-a-turns", 3, "number", "With 4,096 tokens left the conversation dies after 2-3 "
-          "turns.", "2-3", "unsupported", "Only if each turn takes 1,400-2,000 tokens; with "
+          "turns.", "2-3", "unsupported", "Only if each turn takes 1,025-2,048 tokens; with "
           "200-token turns 20 fit.", "https://arxiv.org/abs/2307.09288", "touvron2023llama2",
           compute=lambda: _turns(8192, 4096, 200), unit="turns"),
     # ---- chapter 4: memory bandwidth ------------------------------------------------------

@@ -75,9 +75,19 @@ def anyres(preset, h, w, frames, **opts) -> TokenCount:
     """LLaVA-NeXT "anyres": pick a canvas among ``grid_pinpoints``, cut it into ``input_size``
     tiles, encode each plus a down-scaled base image, drop the feature rows/columns that only saw
     padding, and add one ``image_newline`` per remaining feature row (LLaVA-NeXT
-    ``llava_arch.py``; transformers ``LlavaNextProcessor._get_number_of_features``). Chapter 1."""
+    ``llava_arch.py``; transformers ``LlavaNextProcessor._get_number_of_features``).
+
+    Presets with a ``video_pool`` option (LLaVA-NeXT-Video) encode each video frame (``frames``
+    > 1) as one ``input_size`` view, average-pool its feature grid ``video_pool`` x
+    ``video_pool`` and add no newline tokens (transformers ``LlavaNextVideoPooler`` and
+    ``LlavaNextVideoProcessor``: ``num_image_tokens // 4 * num_frames``). Chapter 1."""
     o = _options(preset, opts, {"grid_pinpoints": preset.options["grid_pinpoints"]})
     tile, side = preset.input_size, preset.input_size // preset.patch_size
+    pool = preset.options.get("video_pool")
+    if pool and frames > 1:
+        pooled = side // pool
+        return _count(preset, h, w, frames, {"frames": pooled * pooled}, {},
+                      temporal_merge=o["temporal_merge"], tiles=1, grid=(pooled, pooled))
     _check_pinpoints(o["grid_pinpoints"], tile, preset.name)
     canvas_h, canvas_w = g.select_best_resolution(h, w, o["grid_pinpoints"])
     rows, cols = canvas_h // tile, canvas_w // tile
@@ -92,10 +102,10 @@ def qwen2_vl(preset, h, w, frames, **opts) -> TokenCount:
     [min_pixels, max_pixels], 14-px patches, 2x2 merge -> ``(H/28)(W/28)`` tokens, frames fused in
     pairs (``temporal_patch_size`` 2), wrapped once in ``<|vision_start|>``/``<|vision_end|>``.
     Videos use the video processor's pixel limits (transformers ``Qwen2VLImageProcessor``,
-    ``Qwen2VLVideoProcessor``). The default ``max_pixels`` (1,280 tokens) is transformers' class
-    default and the model card's suggested budget; the released checkpoints'
-    ``preprocessor_config.json`` sets 12,845,056 (16,384 tokens): pass ``max_pixels=28*28*16384``
-    to count what ``from_pretrained`` gives. Videos follow transformers' video processor, which by
+    ``Qwen2VLVideoProcessor``). The default ``max_pixels`` is the released checkpoints'
+    ``preprocessor_config.json`` (12,845,056 pixels, 16,384 tokens; what ``from_pretrained``
+    gives); transformers' class default and the model card's suggested saving is 1,280 tokens:
+    pass ``max_pixels=28*28*1280`` for it. Videos follow transformers' video processor, which by
     default has no total budget; the reference qwen-vl-utils also caps a whole video at
     24,576 x 28^2 pixels, which shrinks every frame of a video longer than 64 frames. Chapter 1."""
     video = frames > 1

@@ -36,15 +36,27 @@ _ROWS = [
       f"{_HF}/llava_next/processing_llava_next.py", "liu2024llavanext", patch_size=14,
       input_size=336, options={"grid_pinpoints": ((336, 672), (672, 336), (672, 672),
                                                   (1008, 336), (336, 1008))}),
-    # max_pixels: transformers' Qwen2VLImageProcessor default (1,280 tokens, the budget the model
-    # card suggests); the released checkpoints' preprocessor_config.json allows 12,845,056 pixels
-    # (16,384 tokens), min 3,136. Video limits: transformers' Qwen2VLVideoProcessor defaults.
+    # LLaVA-NeXT-Video: images as LLaVA-NeXT; each video frame is one 336-px view whose 24x24
+    # features are average-pooled 2x2 (LlavaNextVideoConfig.spatial_pool_stride=2) -> 144 tokens,
+    # no newline tokens (transformers LlavaNextVideoProcessor: num_image_tokens // 4 * num_frames).
+    P("llava-next-video", "anyres", "vlm",
+      "LLaVA-NeXT-Video: images as LLaVA-NeXT; video frames one 336-px view, 2x2 average-pooled "
+      "-> 144 tokens each",
+      f"{_HF}/llava_next_video/processing_llava_next_video.py", "zhang2024llavanextvideo",
+      patch_size=14, input_size=336,
+      options={"grid_pinpoints": ((336, 672), (672, 336), (672, 672), (1008, 336), (336, 1008)),
+               "video_pool": 2}),
+    # max_pixels: the released checkpoints' preprocessor_config.json (Qwen/Qwen2-VL-*-Instruct):
+    # min_pixels 3,136, max_pixels 12,845,056 (16,384 tokens), what from_pretrained gives.
+    # transformers' Qwen2VLImageProcessor class default (28*28*1280, 1,280 tokens) is the lower
+    # budget the model card suggests to save memory: pass max_pixels=28*28*1280 for it.
+    # Video limits: transformers' Qwen2VLVideoProcessor defaults.
     P("qwen2-vl", "qwen2-vl", "vlm",
-      "Qwen2-VL: smart resize to 28-px multiples (at most 1,280 tokens by default), 14-px patches, "
-      "2x2 merge, frame pairs fused",
-      f"{_HF}/qwen2_vl/image_processing_pil_qwen2_vl.py", "wang2024qwen2vl", patch_size=14,
-      merge=2, temporal_merge=2,
-      options={"min_pixels": 56 * 56, "max_pixels": 28 * 28 * 1280,
+      "Qwen2-VL: smart resize to 28-px multiples (at most 16,384 tokens in the released "
+      "config), 14-px patches, 2x2 merge, frame pairs fused",
+      "https://huggingface.co/Qwen/Qwen2-VL-7B-Instruct/blob/main/preprocessor_config.json",
+      "wang2024qwen2vl", patch_size=14, merge=2, temporal_merge=2,
+      options={"min_pixels": 56 * 56, "max_pixels": 28 * 28 * 16384,
                "video_min_pixels": 128 * 28 * 28, "video_max_pixels": 768 * 28 * 28}),
     P("internvl-1.5", "dynamic-tiles", "vlm",
       "InternVL 1.5/2: 1-12 tiles of 448 px + thumbnail, pixel shuffle -> 256 tokens per tile",
