@@ -126,3 +126,43 @@ def test_kv_cache_bytes_match_the_hand_formula():
     # K and V: 2 x batch 2 x 8 heads x 1000 tokens x 128 x 2 bytes, for one layer
     assert k.nbytes + v.nbytes == 2 * 2 * 8 * 1000 * 128 * 2
     assert (k.nbytes + v.nbytes) * lm.n_layers == cost.kv_cache_bytes(lm, 1000, batch=2, dtype="bf16")
+
+
+def _matrix_passes(fn, q, k, v, causal=False):
+    """Count reads and writes of score-matrix-sized tensors by the aten ops that ``fn`` runs
+    (intercepted with TorchDispatchMode; views move no data and are skipped)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    size = q.shape[0] * q.shape[1] * q.shape[2] * k.shape[2]
+    passes = []
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            ptrs = {t.untyped_storage().data_ptr() for t in tree_leaves(args) if isinstance(t, torch.Tensor)}
+            outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+            if not func._schema.is_mutable and all(t.untyped_storage().data_ptr() in ptrs for t in outs):
+                return out  # a view of an input (view, expand, transpose, _unsafe_view...)
+            big = lambda t: isinstance(t, torch.Tensor) and t.numel() == size and t.dtype != torch.bool
+            n = sum(map(big, tree_leaves((args, kwargs)))) + sum(map(big, tree_leaves(out)))
+            if n:
+                passes.append((func.__name__, n))
+            return out
+
+    with Count():
+        fn(q, k, v, causal)
+    return passes
+
+
+def test_naive_passes_over_the_score_matrix_match_the_operations_torch_runs():
+    # independent of the table: the aten ops of naive_attention are intercepted and every read
+    # or write of an n x n tensor is counted (an in-place op reads and writes: 2)
+    q, k, v = A.attention_inputs(1, 2, 48, 16)
+    ops = _matrix_passes(A.naive_attention, q, k, v)
+    assert sum(n for _, n in ops) == sum(A.NAIVE_PASSES.values()) == 10
+    assert len(ops) == len(A.NAIVE_PASSES)  # one aten op per entry, in the table's order
+    assert set(A.NAIVE_SOFTMAX_PASSES) <= set(A.NAIVE_PASSES)
+    # the causal mask adds one in-place pass (read and write)
+    q, k, v = A.attention_inputs(1, 2, 48, 16)
+    assert sum(n for _, n in _matrix_passes(A.naive_attention, q, k, v, True)) == 12

@@ -27,7 +27,8 @@ from torch import nn
 
 from .errors import one_of, positive_int
 
-__all__ = ["BACKENDS", "naive_attention", "sdpa_attention", "attention_fn", "available_backends",
+__all__ = ["BACKENDS", "NAIVE_PASSES", "NAIVE_SOFTMAX_PASSES", "naive_attention", "sdpa_attention",
+           "attention_fn", "available_backends",
            "best_attention", "BestAttention", "attention_inputs", "DecoderLayer", "kv_cache",
            "torch_dtype"]
 
@@ -36,6 +37,17 @@ BACKENDS = {"math": "MATH", "efficient": "EFFICIENT_ATTENTION", "flash": "FLASH_
             "cudnn": "CUDNN_ATTENTION"}
 _DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
            "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
+
+
+#: Passes of :func:`naive_attention` (``causal=False``) over the ``n_q × n_kv`` score matrix in
+#: device memory: a read counts 1, an in-place read-and-write 2. The matmul QKᵀ writes it, the
+#: softmax reads it for the row maximum, rewrites it for the subtraction, the exponential and the
+#: division, reads it for the row sum, and PV reads it once more: 10 passes. ``causal=True`` adds
+#: one more read-and-write (the mask). Chapters 2 and 4 price materialised attention with it.
+NAIVE_PASSES = {"QK^T writes": 1, "row max": 1, "subtract": 2, "exp": 2, "row sum": 1, "divide": 2,
+                "PV reads": 1}
+#: The entries of :data:`NAIVE_PASSES` that belong to the softmax (chapter 2's exercise 3).
+NAIVE_SOFTMAX_PASSES = ("row max", "subtract", "exp", "row sum", "divide")
 
 
 def torch_dtype(dtype) -> torch.dtype:
