@@ -200,6 +200,19 @@ def test_psnr_by_hand_and_perfect_copy():
     assert mse(np.zeros((2, 2, 3)), np.full((2, 2, 3), 0.5)) == pytest.approx(0.25)
 
 
+def test_variance_lost_by_hand():
+    # a 2x2 grey image of 1x1 patches, values 0, 0, 1, 1 (variance 0.25), pooled 2x2 into its mean
+    # 0.5: every pixel is off by 0.5, MSE 0.25, so all of the variance is lost and PSNR is 6.02 dB
+    pixels = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0]])[:, :, None], 3, axis=2)
+    err = reduction_error(pixels, pool_grid(patchify(pixels, 1), (2, 2), 2), 1)
+    assert err["mse"] == pytest.approx(0.25) and err["variance_lost"] == pytest.approx(1.0)
+    assert err["psnr_db"] == pytest.approx(10 * math.log10(4))
+    # the same loss at half the contrast (values 0.25, 0.75): a quarter of the MSE, so 6 dB "better"
+    # PSNR, yet still all of the variance lost
+    err_low = reduction_error(0.25 + pixels / 2, pool_grid(patchify(0.25 + pixels / 2, 1), (2, 2), 2), 1)
+    assert err_low["mse"] == pytest.approx(0.0625) and err_low["variance_lost"] == pytest.approx(1.0)
+
+
 def test_predicted_merge_mse_by_hand():
     # two 1-value patches 0.2 and 0.6 side by side: merging them costs (0.4)^2 / 2 = 0.08 in total,
     # spread over 2 values -> MSE 0.04

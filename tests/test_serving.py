@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from vlmlab import serving
 from vlmlab.bench import is_oom
-from vlmlab.roofline import DATASHEETS, Ceilings
+from vlmlab.roofline import DATASHEETS, Ceilings, get_datasheet
 
 # LLaMA-2-7B (config.json): 32 layers, d_model 4096, 32 heads (MHA), d_ff 11008, vocab 32000,
 # 6,738,415,616 parameters (2 x 32000 x 4096 embeddings/head + 32 x 202,383,360 per layer + 4096).
@@ -14,18 +14,28 @@ PARAMS = 2 * 32000 * 4096 + 32 * (4 * 4096**2 + 3 * 4096 * 11008 + 2 * 4096) + 4
 KV_PER_TOKEN_FP16 = 2 * 32 * 4096 * 2          # K and V, 32 layers, 4096 wide, 2 bytes = 512 KiB
 
 
-def test_kv_only_batch_on_a100_40gb_is_12_and_144():
-    free = 40e9 - 2 * PARAMS
+def test_kv_only_batch_on_a100_40gb():
+    # "40GB HBM2" is five 8 GiB stacks: 40 * 2**30 bytes (the datasheet row chapter 7 uses).
+    capacity = get_datasheet("A100-40GB").memory_bytes
+    assert capacity == 40 * 2**30
     assert PARAMS == 6_738_415_616
+    # (42,949,672,960 - 13,476,831,232) / (4,146 x 524,288) = 13.6; / (350 x 524,288) = 160.6
+    for tokens, expected in ((4146, 13), (350, 160)):
+        assert int((capacity - 2 * PARAMS) // (tokens * KV_PER_TOKEN_FP16)) == expected  # the hand derivation
+        assert serving.max_batch("llama-2-7b", tokens, capacity, "fp16", activations=False) == expected
+    # with room for 64 answer tokens: / (4,210 x 524,288) = 13.4; / (414 x 524,288) = 135.8
+    for tokens, expected in ((4146, 13), (350, 135)):
+        assert serving.max_batch("llama-2-7b", tokens, capacity, "fp16", activations=False, new_tokens=64) == expected
+    # in decimal GB (40e9 bytes) the essay's own unit gives 12 and 144
     for tokens, expected in ((4146, 12), (350, 144)):
-        assert int(free // (tokens * KV_PER_TOKEN_FP16)) == expected  # the hand derivation
         assert serving.max_batch("llama-2-7b", tokens, 40e9, "fp16", activations=False) == expected
 
 
 def test_activation_parts_by_hand():
     m = serving.memory_per_sequence("llama-2-7b", 4146, "fp16", attention="eager", logits="all", new_tokens=10)
     assert m["kv_cache"] == 4156 * KV_PER_TOKEN_FP16
-    assert m["mlp_workspace"] == 4146 * (2 * 11008 + 4 * 4096) * 2
+    # SwiGLU: silu(gate(x)), up(x) and their product (3 x 11008) beside 4 hidden states of 4096
+    assert m["mlp_workspace"] == 4146 * (3 * 11008 + 4 * 4096) * 2
     assert m["attention_scores"] == 32 * 4146**2 * 2
     assert m["logits"] == 4146 * 32000 * 4
     flash = serving.memory_per_sequence("llama-2-7b", 4146, "fp16")
@@ -103,3 +113,49 @@ def test_grow_batch_edge_cases():
         raise ValueError("not an OOM")
     with pytest.raises(ValueError, match="not an OOM"):
         serving.grow_batch(broken, is_oom=is_oom)
+
+
+
+def test_live_peak_bytes_counts_tensors_alive_together():
+    torch = pytest.importorskip("torch")
+    kept = torch.ones(100)                                  # made before the call: not counted
+
+    def work():
+        a = torch.empty(1000, dtype=torch.float32)          # 4,000 B
+        b = torch.empty(500, dtype=torch.float64)           # 4,000 B, alive with a: 8,000 B
+        del a, b
+        c = torch.empty(100, dtype=torch.float32)           # 400 B, after both died
+        return c + kept                                     # + 400 B
+    out, peak = serving.live_peak_bytes(work)
+    assert peak == 8000 and out.shape == (100,)
+
+
+@pytest.mark.parametrize("ffn,dtype", [("swiglu", "fp32"), ("swiglu", "bf16"), ("gelu", "fp32")])
+def test_prefill_peak_matches_memory_per_sequence(ffn, dtype):
+    # A LLaMA-proportioned DecoderLM (d_ff / d = 11008 / 4096) prefills a batch of 2 while every live
+    # tensor is counted; the peak minus the preallocated KV cache is the workspace. By hand, at the
+    # MLP: SwiGLU holds silu(gate(x)), up(x) and their product (3 d_ff), GELU up(x) and gelu(up(x))
+    # (2 d_ff), beside 4 hidden states (input embeddings, layer input, residual, its norm); the RoPE
+    # tables (2 head_dim per position, shared by the batch) add head_dim per sequence here. The
+    # measurement is serving.live_peak_bytes, which counts tensors, not formulas.
+    torch = pytest.importorskip("torch")
+    from vlmlab.attention import torch_dtype
+    from vlmlab.lm import DecoderLM, allocate_on
+    from vlmlab.models import LMConfig
+
+    d, d_ff, n, batch = 256, 688, 300, 2
+    cfg = LMConfig("mini", n_layers=3, d_model=d, n_heads=4, n_kv_heads=4, d_ff=d_ff, ffn=ffn,
+                   vocab_size=500, context_window=4096, params=1)
+    tdtype = torch_dtype(dtype)
+    with allocate_on("cpu", tdtype):
+        lm = DecoderLM(cfg).eval()
+    x = torch.randn(batch, n, d, dtype=tdtype)
+    (_, cache), peak = serving.live_peak_bytes(lambda: lm.prefill(inputs_embeds=x.clone(), max_new_tokens=8),
+                                               exclude=list(lm.parameters()))
+    size = x.element_size()
+    workspace = (peak - cache.allocated_bytes) / (batch * n * size)   # values per token and sequence
+    by_hand = (3 if ffn == "swiglu" else 2) * d_ff + 4 * d
+    assert by_hand <= workspace <= by_hand + cfg.head_dim + 1
+    predicted = serving.memory_per_sequence(cfg, n, dtype, new_tokens=8)
+    assert predicted["mlp_workspace"] == n * by_hand * size
+    assert predicted["kv_cache"] * batch == cache.allocated_bytes

@@ -12,7 +12,9 @@ the roofline (:mod:`vlmlab.roofline`):
   price per GPU-hour.
 
 :func:`grow_batch` is the measuring side: it grows a batch until a (real or simulated)
-out-of-memory error and bisects to the largest batch that ran. Pure Python: no torch import.
+out-of-memory error and bisects to the largest batch that ran; :func:`live_peak_bytes` measures
+the tensor bytes a call holds at its peak. Pure Python at import: torch is imported only inside
+:func:`live_peak_bytes`.
 """
 from __future__ import annotations
 
@@ -32,12 +34,16 @@ def memory_per_sequence(lm, tokens: int, dtype="fp16", *, activations: bool = Tr
     """Bytes one request of ``tokens`` prompt tokens occupies while it is prefilled (chapter 7).
 
     Parts: ``kv_cache`` (prompt plus ``new_tokens``, :func:`vlmlab.cost.kv_cache_bytes`); with
-    ``activations=True`` also the transient peak of one layer -- ``mlp_workspace`` (SwiGLU's gate
-    and up outputs, ``2 d_ff``, plus ``4 d`` of hidden state, attention output and residual, per
-    token), ``attention_scores`` (``heads x n x n`` when ``attention='eager'`` materialises the
-    score matrix; 0 for FlashAttention) and ``logits`` (``vocab`` fp32 values for the last
-    position, or for every position when ``logits='all'``, as a plain ``model(input_ids)`` does).
-    Layers run one after another, so only one layer's workspace is alive at a time.
+    ``activations=True`` also the transient peak of one layer -- ``mlp_workspace``, per token
+    ``3 d_ff + 4 d`` values for SwiGLU (an eager ``down(silu(gate(x)) * up(x))`` holds
+    ``silu(gate(x))``, ``up(x)`` and their product at once) or ``2 d_ff + 4 d`` for a GELU MLP
+    (``up(x)`` and ``gelu(up(x))``), beside four hidden states of width ``d``: the prompt's input
+    embeddings, the layer's input, its post-attention residual and that residual normalised;
+    ``attention_scores`` (``heads x n x n`` when ``attention='eager'`` materialises the score
+    matrix; 0 for FlashAttention) and ``logits`` (``vocab`` fp32 values for the last position, or
+    for every position when ``logits='all'``, as a plain ``model(input_ids)`` does). Layers run one
+    after another, so only one layer's workspace is alive at a time. Left out: the RoPE tables
+    (``2 head_dim`` values per position, shared by the whole batch) and kernel scratch space.
     """
     lm = cost._lm(lm)
     tokens = positive_int("tokens", tokens)
@@ -46,7 +52,8 @@ def memory_per_sequence(lm, tokens: int, dtype="fp16", *, activations: bool = Tr
     b = dtype_bytes(dtype)
     parts = {"kv_cache": cost.kv_cache_bytes(lm, tokens + non_negative_int("new_tokens", new_tokens), 1, dtype)}
     if activations:
-        parts["mlp_workspace"] = tokens * (2 * lm.d_ff + 4 * lm.d_model) * b
+        ff_tensors = 3 if lm.ffn == "swiglu" else 2         # d_ff-wide tensors alive at the MLP's peak
+        parts["mlp_workspace"] = tokens * (ff_tensors * lm.d_ff + 4 * lm.d_model) * b
         parts["attention_scores"] = lm.n_heads * tokens * tokens * b if attention == "eager" else 0
         parts["logits"] = (tokens if logits == "all" else 1) * lm.vocab_size * 4
     return Breakdown(parts, unit="bytes", label=f"{lm.name}, one request of {tokens:,} tokens",
@@ -111,15 +118,16 @@ def batch_flops_bytes(lm, prompt_tokens: int, new_tokens: int, batch: int, dtype
     """FLOPs and bytes of prefill and of each decode step for a batch (chapter 7).
 
     Returns ``(prefill_flops, prefill_bytes, steps)`` with ``steps`` a list of ``(flops, bytes)``
-    per generated token. Prefill: ``batch`` prompts, logits of the last position only, weights read
-    once for the whole batch. Decode step ``i`` reads every sequence's cache of
+    per generated token. Prefill: ``batch`` prompts through a causal kernel (only the unmasked
+    half of the score matrix, ``causal=True``), logits of the last position only, weights read once
+    for the whole batch. Decode step ``i`` reads every sequence's cache of
     ``prompt_tokens + i`` tokens (:func:`vlmlab.cost.decode_step_bytes`).
     """
     lm = cost._lm(lm)
     n, batch = positive_int("prompt_tokens", prompt_tokens), positive_int("batch", batch)
     non_negative_int("new_tokens", new_tokens)
     one = cost.prefill_bytes(lm, n, dtype, lm_head=False)
-    pf = batch * (cost.model_prefill_flops(lm, n, lm_head=False).total + cost.lm_head_flops(lm, 1))
+    pf = batch * (cost.model_prefill_flops(lm, n, causal=True, lm_head=False).total + cost.lm_head_flops(lm, 1))
     pb = one["weights"] + batch * (one.total - one["weights"])
     steps = [(cost.decode_step_flops(lm, n + i, batch).total, cost.decode_step_bytes(lm, n + i, batch, dtype).total)
              for i in range(new_tokens)]
@@ -141,6 +149,54 @@ def serving_estimate(lm, prompt_tokens: int, new_tokens: int, batch: int, ceilin
     decode = sum(predict_seconds(f, b, ceilings) for f, b in steps)
     return ServingEstimate(batch, prompt_tokens, new_tokens, predict_seconds(pf, pb, ceilings), decode,
                            float(dollars_per_hour))
+
+
+def live_peak_bytes(fn: Callable[[], object], exclude=()) -> tuple[object, int]:
+    """Run ``fn()`` and return ``(its result, the most tensor bytes alive at once during it)`` (ch. 7).
+
+    Counts every tensor the call creates, per storage, through torch's dispatcher (a
+    ``TorchDispatchMode``), from allocation until its last reference dies; tensors made before the
+    call and those in ``exclude`` (e.g. a model's parameters) are left out. Works on any device,
+    but sees tensors rather than the allocator: rounding, caching and a kernel's internal scratch
+    space are not counted (on CUDA, ``torch.cuda.max_memory_allocated`` sees those).
+    """
+    import weakref
+
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    skip = {t.untyped_storage().data_ptr() for t in exclude}
+
+    class _Live(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.refs, self.size, self.now, self.peak = {}, {}, 0, 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in tree_flatten(out)[0]:
+                if isinstance(t, torch.Tensor):
+                    key = t.untyped_storage().data_ptr()
+                    if key == 0 or key in skip:
+                        continue
+                    if key not in self.refs:
+                        self.refs[key], self.size[key] = 0, t.untyped_storage().nbytes()
+                        self.now += self.size[key]
+                        self.peak = max(self.peak, self.now)
+                    self.refs[key] += 1
+                    weakref.finalize(t, self._release, key)
+            return out
+
+        def _release(self, key):
+            self.refs[key] -= 1
+            if self.refs[key] == 0:
+                self.now -= self.size.pop(key)
+                del self.refs[key]
+
+    with _Live() as live:
+        result = fn()
+    return result, live.peak
 
 
 @dataclass(frozen=True)
@@ -205,4 +261,4 @@ def grow_batch(try_batch: Callable[[int], object], *, is_oom: Callable[[BaseExce
 
 
 __all__ = ["memory_per_sequence", "max_batch", "ServingEstimate", "batch_flops_bytes", "serving_estimate",
-           "GrowResult", "grow_batch"]
+           "live_peak_bytes", "GrowResult", "grow_batch"]

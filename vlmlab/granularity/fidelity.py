@@ -37,14 +37,21 @@ def psnr_db(mse_value: float, peak: float = 1.0) -> float:
 
 def reduction_error(pixels: np.ndarray, reduction: Reduction, patch_px: int) -> dict:
     """MSE and PSNR of a reduction's reconstruction, over the whole image and over the *content*
-    patches only (those that are not flat in the original) (chapter 8)."""
+    patches only (those that are not flat in the original), and ``variance_lost``, the MSE as a
+    share of the image's pixel variance (chapter 8).
+
+    PSNR is fixed to the pixel range, so it ranks methods on one image but not images against each
+    other: an image with little variance has little to lose. ``variance_lost`` compares images
+    (0: nothing lost; 1: no better than painting every pixel with the image's mean)."""
     grid = (pixels.shape[0] // patch_px, pixels.shape[1] // patch_px)
     original = patchify(pixels, patch_px)
     rebuilt = patchify(reconstruct(reduction, grid, patch_px), patch_px)
     content = np.sqrt(patch_variance(original)) >= FLAT_STD
     err_all = mse(original, rebuilt)
     err_content = mse(original[content], rebuilt[content]) if content.any() else 0.0
-    return {"mse": err_all, "psnr_db": psnr_db(err_all), "content_psnr_db": psnr_db(err_content)}
+    var = float(np.var(original))
+    return {"mse": err_all, "psnr_db": psnr_db(err_all), "content_psnr_db": psnr_db(err_content),
+            "variance_lost": err_all / var if var > 0 else 0.0}
 
 
 def predicted_merge_mse(patches: np.ndarray, grid: tuple[int, int], budget: int) -> float:
@@ -78,7 +85,7 @@ def budget_sweep(samples, budgets, patch_px: int = 14):
     """Reconstruction error against the token budget for each image and method (chapter 8).
 
     ``samples``: :class:`vlmlab.granularity.images.Sample` objects. Returns a pandas DataFrame with
-    one row per (image, method, budget): mse, psnr_db, content_psnr_db, and ``predicted_psnr_db``
+    one row per (image, method, budget): mse, psnr_db, content_psnr_db, variance_lost, and ``predicted_psnr_db``
     (from :func:`predicted_merge_mse`, on ToMe rows with budget >= N/2; NaN elsewhere).
     """
     import pandas as pd

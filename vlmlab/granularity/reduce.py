@@ -149,7 +149,9 @@ def prune_by_variance(patches: np.ndarray, budget: int, summary: bool = False) -
 def pool_grid(patches: np.ndarray, grid: tuple[int, int], factor: int) -> Reduction:
     """Average each ``factor x factor`` block of neighbouring patches into one token (chapter 8).
 
-    The fixed-grid reduction of many VLM connectors (2x2 pooling, pixel shuffle), for comparison.
+    Fixed-grid average pooling, for comparison. Pixel shuffle (InternVL) groups the same 2x2
+    blocks but is space-to-depth: it concatenates the four tokens into one of four times the width
+    and leaves the reduction to a learned MLP, so it is not an average and is not modelled here.
     """
     rows, cols = grid
     factor = positive_int("factor", factor)
