@@ -144,3 +144,57 @@ def test_allocate_on_builds_weights_in_the_final_dtype_and_restores_the_default(
     with pytest.raises(TypeError, match="dtype must be a floating torch.dtype"):
         with allocate_on("cpu", torch.int8):
             pass
+
+
+# ---- vlmlab.lm.pipeline: the strategies of chapter 5 -------------------------------------------------
+
+def _strategy(connector):
+    from vlmlab.lm.pipeline import STRATEGIES
+    return next(s for s in STRATEGIES if s.connector == connector)
+
+
+@pytest.mark.parametrize("px", [90, 336, 1024])
+def test_fuyu_strategy_hands_the_lm_patches_and_one_newline_per_row(px):
+    from vlmlab.lm.pipeline import build_vlm
+    from vlmlab.tokens import visual_tokens
+
+    vlm = build_vlm(_strategy("fuyu"), TINY, d_vision=8, device="meta")
+    # Fuyu's processor (vlmlab.tokens is tested against transformers' FuyuProcessor): rows x (cols + 1);
+    # by hand, 336 px -> 12 x 13 = 156 and 1024 px -> 35 x 36 = 1,260
+    assert vlm.visual_tokens(vlm.n_in(grid=24, image_px=px)) == visual_tokens("fuyu-8b", px, px)
+    assert {336: 156, 1024: 1260}.get(px, 12) == visual_tokens("fuyu-8b", px, px)
+
+
+def test_fuyu_strategy_prefill_puts_a_newline_embedding_after_each_row():
+    from vlmlab.lm.pipeline import NEWLINE_ID, build_vlm, make_inputs
+
+    torch.manual_seed(0)
+    vlm = build_vlm(_strategy("fuyu"), TINY, d_vision=8)
+    pixels, ids = make_inputs(vlm, grid=3, image_px=90, d_vision=8, n_text=5)   # 3 x 3 patches of 30 px
+    with torch.no_grad():
+        seq = vlm.visual_sequence(pixels)
+        patches = vlm.connector(pixels)
+    assert seq.shape == (1, 3 * 4, TINY.d_model)
+    newline = vlm.lm.embed(torch.tensor([NEWLINE_ID]))[0]
+    for r in range(3):
+        torch.testing.assert_close(seq[0, 4 * r: 4 * r + 3], patches[0, 3 * r: 3 * r + 3])
+        torch.testing.assert_close(seq[0, 4 * r + 3], newline)
+    _, cache = vlm.prefill(pixels, ids, max_new_tokens=1)
+    assert cache.length == 12 + 5
+
+
+def test_predict_prices_prefill_with_the_causal_half_of_the_scores():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from vlmlab.lm.pipeline import build_vlm, make_inputs, predict
+
+    vlm = build_vlm(_strategy("mlp"), TINY, d_vision=16)
+    image, ids = make_inputs(vlm, grid=4, image_px=64, d_vision=16, n_text=6)
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        vlm.prefill(image, ids)
+    # FlopCounterMode scores every query-key pair; a causal kernel skips the N(N-1)/2 masked ones,
+    # each worth 2 matmuls x 2 FLOPs x head_dim per head, in each of the 3 layers
+    n = 16 + 6
+    masked = 3 * 2 * 2 * (n * (n - 1) // 2) * TINY.n_heads * TINY.head_dim
+    assert predict(vlm, grid=4, image_px=64, n_text=6)["prefill_flops"] == counter.get_total_flops() - masked

@@ -136,3 +136,31 @@ def test_transformer_concatenates_and_routes_per_layer():
         model()
     with pytest.raises(ValueError, match="n_vl_layers must be <= n_layers"):
         MultiwayConfig("bad", n_layers=2, d_model=D, n_heads=H, d_ff=FF, n_vl_layers=3)
+
+
+@pytest.mark.parametrize("vl", [False, True])
+@pytest.mark.parametrize("n_v", [0, 3, 7])
+def test_sliced_routing_equals_routing_by_modality(vl, n_v):
+    # the timed path (vision tokens first, routed by slicing) must give what routing by mask gives
+    torch.manual_seed(0)
+    block = MultiwayBlock(D, H, FF, vl_expert=vl).eval()
+    x = torch.randn(2, 7, D)
+    modality = torch.tensor([0] * n_v + [1] * (7 - n_v))
+    with torch.no_grad():
+        torch.testing.assert_close(block(x, n_vision=n_v), block(x, modality))
+    with pytest.raises(ValueError, match="exactly one"):
+        block(x)
+    with pytest.raises(ValueError, match="n_vision"):
+        block(x, n_vision=8)
+
+
+def test_transformer_forward_equals_blocks_routed_by_modality():
+    torch.manual_seed(0)
+    cfg = MultiwayConfig("tiny", n_layers=3, d_model=D, n_heads=H, d_ff=FF, n_vl_layers=1)
+    model = MultiwayTransformer(cfg).eval()
+    v, t = torch.randn(1, 5, D), torch.randn(1, 3, D)
+    x, modality = torch.cat([v, t], dim=1), torch.tensor([0] * 5 + [1] * 3)
+    with torch.no_grad():
+        for block in model.blocks:
+            x = block(x, modality)
+        torch.testing.assert_close(model(vision=v, text=t), x)

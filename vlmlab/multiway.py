@@ -67,7 +67,8 @@ class MultiwayConfig:
 
 
 #: BEiT-3 (giant) as in the paper's Table 2: 40 layers, width 1408, FFN 6144, 16 heads, 14-px
-#: patches at 224 px, vision-language experts in the top three layers.
+#: patches at 224 px, vision-language experts in the top three layers (giant only: the released
+#: base and large models have vision and language experts alone).
 BEIT3_GIANT = MultiwayConfig("beit3-giant", 40, 1408, 16, 6144, n_vl_layers=3, patch=14,
                              source="https://arxiv.org/abs/2208.10442")
 
@@ -132,8 +133,15 @@ class MultiwayBlock(nn.Module):
     def has_vl(self) -> bool:
         return "vl" in self.experts
 
-    def forward(self, x, modality):
-        """``x`` (batch, t, d_model); ``modality`` (batch, t) or (t,) of 0 (vision) / 1 (language)."""
+    def forward(self, x, modality=None, n_vision: int | None = None):
+        """``x`` (batch, t, d_model) and either ``modality`` (batch, t) or (t,) of 0 (vision) /
+        1 (language), any order; or ``n_vision``: the first ``n_vision`` tokens are the image, the
+        rest text (BEiT-3's layout). ``n_vision`` routes by slicing, with no data-dependent
+        branch, so a GPU never waits on the host; ``modality`` checks and masks (host syncs)."""
+        if (modality is None) == (n_vision is None):
+            raise ValueError("pass exactly one of modality=(batch, tokens) or n_vision=int")
+        if n_vision is not None:
+            return self._forward_sliced(x, non_negative_int("n_vision", n_vision))
         if modality.dim() == 1:
             modality = modality.expand(x.shape[0], -1)
         if modality.shape != x.shape[:2]:
@@ -146,6 +154,17 @@ class MultiwayBlock(nn.Module):
             if name in self.experts and mask.any():
                 out[mask] = self.experts[name](x[mask])  # only the routed tokens are computed
         return x + out
+
+    def _forward_sliced(self, x, n_v: int):
+        t = x.shape[1]
+        if n_v > t:
+            raise ValueError(f"n_vision ({n_v}) must be <= the number of tokens ({t})")
+        x = x + self.attn(x)
+        if self.has_vl and 0 < n_v < t:   # an image-text input: every token to the fusion expert
+            return x + self.experts["vl"](x)
+        parts = [self.experts[name](x[:, s]) for name, s in
+                 (("vision", slice(0, n_v)), ("language", slice(n_v, t))) if s.stop > s.start]
+        return x + torch.cat(parts, dim=1)
 
     def num_parameters(self) -> Breakdown:
         """Parameters split into ``shared_attention`` and one part per expert (chapter 6)."""
@@ -189,10 +208,8 @@ class MultiwayTransformer(nn.Module):
             raise ValueError("pass vision=(batch, n_v, d_model), text=(batch, n_t, d_model) or both")
         x = torch.cat(parts, dim=1)
         n_v = 0 if vision is None else vision.shape[1]
-        modality = torch.full(x.shape[:2], LANGUAGE, dtype=torch.long, device=x.device)
-        modality[:, :n_v] = VISION
         for block in self.blocks:
-            x = block(x, modality)
+            x = block(x, n_vision=n_v)   # vision tokens first: route by slicing, no host sync
         return x
 
     def num_parameters(self) -> Breakdown:

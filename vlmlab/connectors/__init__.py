@@ -15,7 +15,7 @@ avgpool         AvgPoolProjector           k*k                                  
 cabstractor     CAbstractor                k*k                                    Honeybee
 wico            WindowConcat               n_in / w²                              WiCo
 pixel_shuffle   PixelShuffle               n_in / 4                               InternVL
-fuyu            FuyuPatchEmbedding         one per 30x30 pixel patch              Fuyu
+fuyu            FuyuPatchEmbedding         one per 30x30 patch (+1 newline/row)   Fuyu
 ==============  =========================  =====================================  ==========
 """
 from __future__ import annotations

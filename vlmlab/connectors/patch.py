@@ -1,8 +1,9 @@
 """Fuyu's "connector": raw pixel patches, flattened, through one linear layer (chapters 5, 6).
 
 Fuyu-8B has no vision encoder: each 30x30x3 patch of the image is flattened to 2,700 numbers and
-projected to the LM width by ``vision_embed_tokens`` [bavishi2023fuyu]. One token per patch
-(Fuyu also appends a newline token per patch row, which comes from the text vocabulary).
+projected to the LM width by ``vision_embed_tokens`` [bavishi2023fuyu]. One token per patch.
+Fuyu also appends a newline token after each row of patches; it comes from the text vocabulary,
+so the LM adds it (``vlmlab.lm.pipeline.VLM.visual_sequence``, chapter 6's miniature).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class FuyuPatchEmbedding(Connector):
         return self.vision_embed_tokens(x)
 
     def output_tokens(self, n_in: int) -> int:
-        """One LM token per pixel patch (row newline tokens not included)."""
+        """One token per pixel patch (the row newlines come from the LM's vocabulary, not from here)."""
         return n_in
 
     def _flop_parts(self, n_in):

@@ -1,7 +1,8 @@
 """Space-to-depth connectors: merge each w x w window of tokens into one token (chapter 5).
 
 ``WindowConcat`` follows WiCo [li2025wico]: the tokens of each w x w window are concatenated
-along channels (w²·d_in numbers) and one linear layer maps them to the LM width. WiCo also
+along channels (w²·d_in numbers) and one linear layer maps them to the LM width; WiCo's released
+projector, ``WiCo(in_size=(24, 24), out_size=(12, 12))``, uses 2 x 2 windows (144 tokens). WiCo also
 fine-tunes the last vision-encoder layer(s) so that tokens of a window become similar, and WiCo+
 splits the tokens again in the LM's later layers; both sit outside this module.
 ``PixelShuffle`` is InternVL's version [chen2024internvl15]: a 0.5 pixel shuffle (2 x 2 windows,

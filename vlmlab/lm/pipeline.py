@@ -3,7 +3,9 @@
 A :class:`Strategy` names a connector and its options; :func:`build_vlm` joins it to a
 :class:`~vlmlab.lm.DecoderLM`; :func:`predict` gives tokens, parameters, FLOPs, bytes and KV-cache
 size from :mod:`vlmlab.cost` and the connector's own counts; :func:`measure_vlm` times prefill and
-one decode step and reads the KV cache that prefill really filled.
+one decode step and reads the KV cache that prefill really filled. Fuyu's strategy hands the LM
+its patches *and* one newline token per patch row, as Fuyu's processor does, so its token count
+agrees with :func:`vlmlab.tokens.visual_tokens` ('fuyu-8b').
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from torch import nn
 
 from .. import connectors as C
 from .. import cost
+from ..serving import memory_per_sequence
 from ..units import dtype_bytes
 from .model import DecoderLM, allocate_on
 
@@ -33,14 +36,19 @@ class Strategy:
 STRATEGIES = (
     Strategy("LLaVA-1.5 MLP", "mlp", {}, "liu2024llava15"),
     Strategy("InternVL pixel shuffle", "pixel_shuffle", {}, "chen2024internvl15"),
-    Strategy("WiCo 4x4 windows", "wico", {"w": 4}, "li2025wico"),
-    Strategy("C-Abstractor 12x12", "cabstractor", {"k": 12}, "cha2024honeybee"),
+    # WiCo's released projector: WiCo(in_size=(24, 24), out_size=(12, 12)), i.e. 2 x 2 windows
+    Strategy("WiCo 2x2 windows", "wico", {"w": 2}, "li2025wico"),
+    Strategy("C-Abstractor 12x12 (compact)", "cabstractor", {"k": 12}, "cha2024honeybee"),
     Strategy("Avg-pool 12x12", "avgpool", {"k": 12}, "cha2024honeybee"),
     Strategy("Q-Former 32 queries", "qformer", {"n_queries": 32}, "li2023blip2"),
     Strategy("Perceiver 64 latents", "perceiver", {"n_latents": 64}, "laurencon2024idefics2"),
     Strategy("Flamingo cross-attn", "xattn", {"every": 4}, "alayrac2022flamingo"),
-    Strategy("Fuyu pixel patches", "fuyu", {}, "bavishi2023fuyu"),
+    Strategy("Fuyu patches + newlines", "fuyu", {}, "bavishi2023fuyu"),
 )
+
+#: Token id the Fuyu strategy appends after each row of patches. Fuyu uses its tokenizer's
+#: ``|NEWLINE|`` token; any id of the vocabulary costs the same.
+NEWLINE_ID = 3
 
 #: Internal widths for a CPU-sized run (the real ones: BLIP-2's 768-wide 12-layer Q-Former,
 #: Idefics2's 16 heads of 96 with 4 KV heads).
@@ -66,8 +74,25 @@ class VLM(nn.Module):
         return grid * grid
 
     def visual_tokens(self, n_in: int) -> int:
-        """Visual tokens concatenated into the LM's sequence (0 for cross-attention)."""
-        return 0 if self.cross_attention else self.connector.output_tokens(n_in)
+        """Visual tokens concatenated into the LM's sequence (0 for cross-attention).
+
+        Fuyu: one token per patch of the (square) padded image plus one newline per patch row.
+        """
+        if self.cross_attention:
+            return 0
+        rows = math.isqrt(n_in) if self.strategy.connector == "fuyu" else 0
+        return self.connector.output_tokens(n_in) + rows
+
+    def visual_sequence(self, image):
+        """What the connector hands the LM (batch, visual_tokens, d_model); Fuyu: patches in raster
+        order with the embedding of :data:`NEWLINE_ID` after each row of patches (chapter 5)."""
+        x = self.connector(image)
+        if self.strategy.connector != "fuyu":
+            return x
+        b, _, d = x.shape
+        rows, cols = image.shape[-2] // self.connector.patch, image.shape[-1] // self.connector.patch
+        newline = self.lm.embed(torch.full((b, rows, 1), NEWLINE_ID, device=x.device))
+        return torch.cat([x.view(b, rows, cols, d), newline], dim=2).reshape(b, rows * (cols + 1), d)
 
     def params_added(self) -> int:
         """Parameters the strategy adds to the LM (connector, or the cross-attention blocks)."""
@@ -80,7 +105,7 @@ class VLM(nn.Module):
         """(logits of the last position, KVCache) for one image (features or pixels) and a prompt."""
         if self.cross_attention:
             return self.lm.prefill(input_ids, visual=image, max_new_tokens=max_new_tokens)
-        embeds = torch.cat([self.connector(image), self.lm.embed(input_ids)], dim=1)
+        embeds = torch.cat([self.visual_sequence(image), self.lm.embed(input_ids)], dim=1)
         return self.lm.prefill(inputs_embeds=embeds, max_new_tokens=max_new_tokens)
 
 
@@ -112,16 +137,18 @@ def build_vlm(strategy: Strategy, lm_cfg, d_vision: int, n_layers: int | None = 
 def predict(vlm: VLM, grid: int, image_px: int, n_text: int, dtype="fp32", max_new_tokens: int = 8) -> dict:
     """Paper numbers for one image: tokens, parameters, FLOPs, bytes, KV cache (chapter 5).
 
-    LM parts come from :mod:`vlmlab.cost` (full score matrices, lm_head on the last position only,
-    as :meth:`DecoderLM.prefill` does); connector parts from the connector's ``flops``. The peak
+    LM parts come from :mod:`vlmlab.cost`: prefill counts the causal half of the score matrices
+    (``causal=True``, what the LM's causal SDPA kernel computes), decode the full row of one query,
+    lm_head on the last position only, as :meth:`DecoderLM.prefill` does. Connector parts come from
+    the connector's ``flops``; Flamingo's cross-attention reads every visual token (no mask). The peak
     memory of prefill is modelled as the KV cache it allocates plus one layer's widest activations
-    (SwiGLU's two d_ff-wide tensors and three d_model-wide ones per token).
+    (``mlp_workspace`` of :func:`vlmlab.serving.memory_per_sequence`, chapter 7's measured model).
     """
     cfg = replace(vlm.lm.cfg, n_layers=vlm.lm.n_layers)
     b = dtype_bytes(dtype)
     n_in = vlm.n_in(grid, image_px)
     n_lm = vlm.visual_tokens(n_in) + n_text
-    pf = cost.model_prefill_flops(cfg, n_lm, lm_head=False).total + cost.lm_head_flops(cfg, 1)
+    pf = cost.model_prefill_flops(cfg, n_lm, causal=True, lm_head=False).total + cost.lm_head_flops(cfg, 1)
     pb = cost.prefill_bytes(cfg, n_lm, dtype, lm_head=False).total + vlm.params_added() * b
     dfl = cost.decode_step_flops(cfg, n_lm).total
     dby = cost.decode_step_bytes(cfg, n_lm, dtype=dtype).total
@@ -137,7 +164,7 @@ def predict(vlm: VLM, grid: int, image_px: int, n_text: int, dtype="fp32", max_n
     else:
         pf += vlm.connector.flops(n_in).total
     kv_alloc = cost.kv_cache_bytes(cfg, n_lm + max_new_tokens, dtype=dtype) + (kv - cost.kv_cache_bytes(cfg, n_lm, dtype=dtype))
-    peak = kv_alloc + n_lm * (2 * cfg.d_ff + 3 * cfg.d_model) * b
+    peak = kv_alloc + memory_per_sequence(cfg, n_lm, dtype)["mlp_workspace"]
     return {"strategy": vlm.strategy.label, "fusion": "cross-attention" if vlm.cross_attention else "concatenation",
             "n_in": n_in, "visual_tokens": vlm.visual_tokens(n_in), "lm_tokens": n_lm,
             "params_added": vlm.params_added(), "prefill_flops": pf, "prefill_bytes": pb,
