@@ -1,6 +1,7 @@
 """The essay's claims shown in chapters 5-9: alternatives to concatenation, counter-examples,
 the engineering arithmetic, granularity and the future; plus :data:`DESIGNS`, the table of real
-VLMs that decides the essay's central thesis. Used by chapter 10 through :mod:`.records`.
+VLMs that decides the essay's central thesis, and :data:`WRONG_AUTHOR`. Used by chapter 10
+through :mod:`.records`.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class Design(NamedTuple):
 DESIGNS: tuple[Design, ...] = (
     Design("LLaVA-1.5", True, False, "MLP per patch, 576 tokens", "liu2024llava15"),
     Design("LLaVA-NeXT", True, False, "MLP per patch, tiles + newlines", "liu2024llavanext"),
-    Design("DeepSeek-VL", True, False, "hybrid SigLIP+SAM, MLP, 576 tokens", "lu2024deepseekvl"),
+    Design("DeepSeek-VL", True, True, "SAM 4,096 -> 576 by strided convs, joined to SigLIP's 576",
+           "lu2024deepseekvl"),
     Design("Ovis", True, False, "visual embedding table, one token per patch", "lu2024ovis"),
     Design("Pixtral 12B", True, False, "one token per 16 px patch + row breaks", "agrawal2024pixtral"),
     Design("Fuyu-8B", True, False, "linear patch embedding, no encoder", "bavishi2023fuyu"),
@@ -38,6 +40,12 @@ DESIGNS: tuple[Design, ...] = (
     Design("Flamingo", False, True, "gated cross-attention to 64 latents", "alayrac2022flamingo"),
     Design("Llama 3.2 Vision", False, False, "cross-attention adapter layers", "dubey2024llama3"),
 )
+
+
+#: attributions that credit a passage to someone who did not write it: three of Gigant's
+#: sentences given to others, and the essay's own clause placed inside a quotation of Gigant
+WRONG_AUTHOR: tuple[str, ...] = ("hf-compression-framing", "llava-quote-source", "fuyu-quote-source",
+                                 "bitter-lesson-quote")
 
 
 def _share(attr: str) -> float:
@@ -82,25 +90,48 @@ def _weights() -> int:
     return weight_bytes(_lm(), "fp16")
 
 
+#: tokens each request generates in chapter 7's serving plan; their KV cache is reserved too
+NEW_TOKENS = 64
+
+
 def _batch_a100_40gb(tokens: int) -> int:
-    """Sequences whose fp16 KV cache fits in 40e9 bytes beside the fp16 weights (no activations)."""
-    return int((40e9 - _weights()) // _kv(tokens))
+    """Requests whose fp16 KV cache (prompt + :data:`NEW_TOKENS`) fits beside the fp16 weights in
+    an A100-40GB's 40 GiB (``roofline`` datasheet), no activations: chapter 7's
+    ``serving.max_batch(..., activations=False, new_tokens=64)``."""
+    from ..roofline import get_datasheet
+    from ..serving import max_batch
+    return max_batch(_lm(), tokens, get_datasheet("A100-40GB").memory_bytes, "fp16",
+                     activations=False, new_tokens=NEW_TOKENS)
+
+
+def _throughput_ratio() -> float:
+    """Images per second, compressed (350 tokens) over concatenated (4,146), each at its largest
+    batch (:func:`_batch_a100_40gb`), by chapter 7's roofline ``serving.serving_estimate`` on the
+    A100-40GB datasheet in fp16 with :data:`NEW_TOKENS` generated tokens."""
+    from ..roofline import get_datasheet
+    from ..serving import serving_estimate
+    a100 = get_datasheet("A100-40GB")
+    rate = {n: serving_estimate(_lm(), n, NEW_TOKENS, _batch_a100_40gb(n), a100, 1.0, "fp16").images_per_s
+            for n in (4146, 350)}
+    return rate[350] / rate[4146]
 
 
 CLAIMS: tuple[Claim, ...] = (
     # ---- chapter 5: alternatives ----------------------------------------------------------
     Claim("hf-dismissed-quote", 5, "quotation", "Quotes the HF blog: cross-attention was mostly "
           "dismissed because it adds many new parameters.", "verbatim quote", "holds", "The "
-          "sentence is in Gigant's post, in its summary of fusion strategies.", _GIGANT,
+          "sentence is in the Hugging Face version of Gigant's post (fusion summary); the copies "
+          "on the author's own site lack it.", _GIGANT,
           "gigant2024vlmdesign", value="present in the blog's fusion-strategy list"),
     Claim("hf-compression-framing", 5, "attribution", "Presents, inside the HF blog quote, the "
           "view that interleaved tokens win only once heavily compressed.", "after compression",
           "wrong", "The clause is the essay's; the blog's own table lists 8 of 10 models as "
-          "interleaved, 6 of them with a projection that keeps every token.", _GIGANT,
+          "interleaved, 5 of them with a projection that keeps every token.", _GIGANT,
           "gigant2024vlmdesign", value="8/10 interleaved; 6/10 plain projection"),
     Claim("crossattn-40x", 5, "number", "For 100 text and 4,096 visual tokens cross-attention is "
-          "about 40x cheaper than self-attention.", 40, "roughly", "The score-count ratio is 43x, "
-          "but every cross-attention layer still projects all 4,096 visual tokens to keys and values.",
+          "about 40x cheaper than self-attention.", 40, "roughly", "The full score-count ratio is 43x "
+          "(21.5x against a causal kernel), and each cross-attention layer still projects all 4,096 "
+          "visual tokens.",
           "https://arxiv.org/abs/2204.14198", "alayrac2022flamingo",
           compute=lambda: _pairs(4196) / (100 * 4096), unit="x"),
     Claim("crossattn-weights", 5, "thesis", "Cross-attention fell out of favour, partly because it "
@@ -130,8 +161,8 @@ CLAIMS: tuple[Claim, ...] = (
           "blog post, which describes LLaVA.", _GIGANT, "gigant2024vlmdesign",
           value="Gigant (2024), HF blog"),
     Claim("deepseek-16x", 5, "model fact", "DeepSeek-VL compresses SAM+CLIP features 16x, 4,096 "
-          "to 256 tokens.", "DeepSeek-VL", "wrong", "That is DeepSeek-OCR's DeepEncoder (Oct 2025); "
-          "DeepSeek-VL (2024) pairs SigLIP and SAM and gives 576 tokens.",
+          "to 256 tokens.", "DeepSeek-VL", "wrong", "16x and 256 are DeepSeek-OCR's (Oct 2025); "
+          "DeepSeek-VL (2024) shrinks its SAM features about 7x, 4,096 to 576, fused channel-wise with 576 SigLIP ones.",
           "https://arxiv.org/abs/2510.18234", "wei2025deepseekocr",
           compute=lambda: _tokens("sam-vit-b-16", 1024, 1024) / 256, unit="x"),
     Claim("ovis-dynamic", 5, "model fact", "Ovis allocates 64-400 tokens dynamically through a "
@@ -170,12 +201,12 @@ CLAIMS: tuple[Claim, ...] = (
           "cross-attention designs (Flamingo, Llama 3.2 Vision) do not.", _GIGANT,
           "gigant2024vlmdesign", compute=lambda: _share("in_sequence"), unit="share"),
     Claim("thesis-none-pure", 6, "thesis", "No successful VLM concatenates uncompressed tokens.",
-          "none", "wrong", "LLaVA-1.5/NeXT, DeepSeek-VL, Ovis, Fuyu and Pixtral keep one token per "
+          "none", "wrong", "LLaVA-1.5/NeXT, Ovis, Fuyu and Pixtral keep one token per "
           "patch; Pixtral feeds 4,160 tokens for a 1024 px image.", "https://arxiv.org/abs/2410.07073",
           "agrawal2024pixtral", compute=lambda: _tokens("pixtral-12b", 1024, 1024), unit="tokens"),
     Claim("consensus-64-576", 6, "number", "The 2024-25 consensus is 64-576 compact visual tokens "
-          "per image.", "64-576", "wrong", "LLaVA-NeXT uses 2,928 at 672 px, InternVL 1.5 up to "
-          "3,328 and Pixtral 4,160 at 1024 px.", "https://arxiv.org/abs/2404.16821",
+          "per image.", "64-576", "wrong", "LLaVA-NeXT uses 2,928 at 672 px, Pixtral 4,160 at 1024 px, InternVL 1.5 "
+          "3,328 with 12 tiles and a thumbnail (its training limit), 10,496 with 40 tiles at test.", "https://arxiv.org/abs/2404.16821",
           "chen2024internvl15", compute=lambda: _tokens("llava-next", 672, 672), unit="tokens"),
     Claim("fuyu-no-encoder", 6, "model fact", "Fuyu has no vision encoder: patches are linearly "
           "projected into the LM.", "no encoder", "holds", "Adept's model card says so; patches "
@@ -243,19 +274,19 @@ CLAIMS: tuple[Claim, ...] = (
           "Llama-2-7B has 6.74B parameters: 13.5 GB.", "https://arxiv.org/abs/2307.09288",
           "touvron2023llama2", compute=lambda: _weights(), unit="bytes"),
     Claim("batch-8", 7, "number", "An A100-40GB fits a batch of about 8 concatenated 4,146-token "
-          "requests.", 8, "wrong", "The essay's own figures (14 GB of weights, 2.1 GB of cache per "
-          "request) leave room for 12; 8 needs per-request memory it never states (chapter 7).",
+          "requests.", 8, "wrong", "40 GiB less 13.5 GB of weights holds the KV cache of 13 such requests "
+          "(prompt + 64 new tokens); 8 needs per-request memory the essay never states.",
           "https://arxiv.org/abs/2307.09288", "touvron2023llama2",
           compute=lambda: _batch_a100_40gb(4146), unit="sequences"),
     Claim("batch-96", 7, "number", "It fits about 96 compressed 350-token requests.", 96,
-          "wrong", "With 183.5 MB of cache per request the 26 GB left beside the weights hold 144; "
-          "96 needs unstated extra memory per request (chapter 7).",
+          "wrong", "At 217 MB of cache per request (prompt + 64 new tokens) the 29.5 GB left "
+          "beside the weights hold 135; 96 needs unstated extra memory per request.",
           "https://arxiv.org/abs/2307.09288", "touvron2023llama2",
           compute=lambda: _batch_a100_40gb(350), unit="sequences"),
     Claim("throughput-12x", 7, "number", "Hence 12x higher throughput for compression.", 12,
-          "roughly", "The batch ratio is 12x, and memory-bound decode steps cost the same bytes; "
-          "prefill and generated tokens shrink the gain.", "https://arxiv.org/abs/2211.05102",
-          "pope2023inference", compute=lambda: _batch_a100_40gb(350) / _batch_a100_40gb(4146),
+          "holds", "At full batches (13 and 135) chapter 7's A100 roofline serves about 12x more "
+          "images per second; one request at a time the gain is only 1.4x.",
+          "https://arxiv.org/abs/2211.05102", "pope2023inference", compute=lambda: _throughput_ratio(),
           unit="x"),
     # ---- chapter 8: granularity -----------------------------------------------------------
     Claim("granularity-quote", 8, "attribution", "Quotes the HF blog that vision and audio are "
@@ -272,8 +303,9 @@ CLAIMS: tuple[Claim, ...] = (
           "https://arxiv.org/abs/2410.14072", "wen2024victor", value="attention is non-uniform"),
     # ---- chapter 9: future ----------------------------------------------------------------
     Claim("ssm-linear", 9, "model fact", "State-space models such as Mamba and RWKV scale "
-          "linearly in sequence length.", "O(n)", "holds", "Both run as recurrences with constant "
-          "state per token.", "https://arxiv.org/abs/2312.00752", "gu2023mamba", value="O(n)"),
+          "linearly in sequence length.", "O(n)", "roughly", "Both are linear in n, run as recurrences with a constant "
+          "state; but RWKV is a linear-attention RNN, not a state-space model.",
+          "https://arxiv.org/abs/2312.00752", "gu2023mamba", value="O(n); RWKV is not an SSM"),
     Claim("bitter-lesson-quote", 9, "attribution", "Attributes the sentence calling today's alignment "
           "and token-budget tricks temporary solutions to Sutton.", "Sutton",
           "wrong", "The sentence is Gigant's, in the HF post's closing section, which links to "
@@ -282,7 +314,7 @@ CLAIMS: tuple[Claim, ...] = (
           "with infinite context.", "verbatim quote", "holds", "In the post's final version (the "
           "first said 'Fuyu-style').", _GIGANT, "gigant2024vlmdesign", value="present"),
     Claim("quadratic-kills", 9, "thesis", "Even with infinite context, quadratic cost rules "
-          "concatenation out.", "rules out", "unsupported", "Linear attention, SSM hybrids and "
-          "pruned vision-vision attention (arXiv 2410.06169) make the cost linear.",
+          "concatenation out.", "rules out", "wrong", "The source the essay cites cuts vision-vision attention and "
+          "makes the cost linear in the images; linear attention and SSM mixers are linear too.",
           "https://arxiv.org/abs/2410.06169", "pham2024quadratic", value="linear variants exist"),
 )
