@@ -271,6 +271,10 @@ def test_deepseek_vl_shrinks_its_sam_features_like_transformers():
     row = {d.model: d for d in DESIGNS}["DeepSeek-VL"]
     assert row.in_sequence and row.reduces
     assert "DeepSeek-VL" not in get_claim("thesis-none-pure").reason
+    # the ledger's `found` names whose 16x it is: DeepSeek-OCR's 4,096 -> 256 (wei2025deepseekocr)
+    found = _d("deepseek-16x")
+    assert "DeepSeek-OCR" in found and "16×" in found and "4,096 → 256" in found
+    assert "4,096 → 576" in found                                     # DeepSeek-VL, as above
 
 
 def test_misattributed_quotes_name_their_real_source():
@@ -294,3 +298,5 @@ def test_central_thesis_decided_by_real_designs():
 def test_beit3_keeps_one_token_per_14px_patch():
     # BEiT-3 giant: 224 px input, 14 px patches (Wang et al. 2023, Table 2) -> 16 x 16 tokens
     assert get_claim("beit3-tokens").decide() == 16 * 16
+    # the released 768-px VQAv2 checkpoint (beit3_large_patch16_768_vqav2): 48 x 48 patches + CLS
+    assert f"{(768 // 16) ** 2 + 1:,} image tokens" in get_claim("beit3-tokens").reason

@@ -1,6 +1,7 @@
 """The essay's claims shown in chapters 5-9: alternatives to concatenation, counter-examples,
-the engineering arithmetic, granularity and the future; plus :data:`DESIGNS`, the table of real
-VLMs that decides the essay's central thesis, and :data:`WRONG_AUTHOR`. Used by chapter 10
+the engineering arithmetic, granularity and the future; the central-thesis claims (shown in
+chapters 1 and 5), with :data:`DESIGNS`, the table of real VLMs that decides them; and
+:data:`WRONG_AUTHOR`. Used by chapter 10
 through :mod:`.records`.
 """
 from __future__ import annotations
@@ -62,6 +63,13 @@ def _beit3_tokens(side_px: int) -> int:
     from ..tokens.grid import patch_grid
     rows, cols = patch_grid(side_px, side_px, 14)
     return rows * cols
+
+
+def _deepseek_ratios() -> str:
+    """Whose the 16x is: DeepSeek-OCR's 4,096 SAM tokens -> 256; DeepSeek-VL's 4,096 -> 576
+    (SAM map resized to 96 x 96, two stride-2 convs; lu2024deepseekvl, wei2025deepseekocr)."""
+    sam, ocr, dsvl = _tokens("sam-vit-b-16", 1024, 1024), 256, (96 // 4) ** 2
+    return f"16× is DeepSeek-OCR's ({sam:,} → {ocr}); DeepSeek-VL: {sam:,} → {dsvl} ({sam / dsvl:.1f}×)"
 
 
 def _lm():
@@ -164,7 +172,7 @@ CLAIMS: tuple[Claim, ...] = (
           "to 256 tokens.", "DeepSeek-VL", "wrong", "16x and 256 are DeepSeek-OCR's (Oct 2025); "
           "DeepSeek-VL (2024) shrinks its SAM features about 7x, 4,096 to 576, fused channel-wise with 576 SigLIP ones.",
           "https://arxiv.org/abs/2510.18234", "wei2025deepseekocr",
-          compute=lambda: _tokens("sam-vit-b-16", 1024, 1024) / 256, unit="x"),
+          compute=_deepseek_ratios),
     Claim("ovis-dynamic", 5, "model fact", "Ovis allocates 64-400 tokens dynamically through a "
           "multi-embedding table.", "64-400", "wrong", "Ovis maps every patch to a probabilistic "
           "token over one visual embedding table; nothing in it allocates a budget by relevance.",
@@ -194,20 +202,22 @@ CLAIMS: tuple[Claim, ...] = (
           "pooling.", "spatial pooling", "wrong", "WiCo concatenates the tokens of each window along "
           "the channel axis and projects them with one linear layer; nothing is averaged.",
           "https://arxiv.org/abs/2504.04024", "li2025wico", value="channel concatenation + linear"),
-    # ---- chapter 6: counter-examples and the central thesis --------------------------------
-    Claim("thesis-rare", 6, "thesis", "Modern VLMs almost never concatenate visual and text "
+    # ---- the central thesis: chapter 5 (compressors still concatenate) and chapter 1 (one
+    # token per patch, counts far above 576); chapters 10 and 11 weigh it against DESIGNS ------
+    Claim("thesis-rare", 5, "thesis", "Modern VLMs almost never concatenate visual and text "
           "tokens.", "rare",
           "wrong", "Almost every open VLM puts visual tokens into the LM's sequence; only "
           "cross-attention designs (Flamingo, Llama 3.2 Vision) do not.", _GIGANT,
           "gigant2024vlmdesign", compute=lambda: _share("in_sequence"), unit="share"),
-    Claim("thesis-none-pure", 6, "thesis", "No successful VLM concatenates uncompressed tokens.",
+    Claim("thesis-none-pure", 1, "thesis", "No successful VLM concatenates uncompressed tokens.",
           "none", "wrong", "LLaVA-1.5/NeXT, Ovis, Fuyu and Pixtral keep one token per "
           "patch; Pixtral feeds 4,160 tokens for a 1024 px image.", "https://arxiv.org/abs/2410.07073",
           "agrawal2024pixtral", compute=lambda: _tokens("pixtral-12b", 1024, 1024), unit="tokens"),
-    Claim("consensus-64-576", 6, "number", "The 2024-25 consensus is 64-576 compact visual tokens "
+    Claim("consensus-64-576", 1, "number", "The 2024-25 consensus is 64-576 compact visual tokens "
           "per image.", "64-576", "wrong", "LLaVA-NeXT uses 2,928 at 672 px, Pixtral 4,160 at 1024 px, InternVL 1.5 "
           "3,328 with 12 tiles and a thumbnail (its training limit), 10,496 with 40 tiles at test.", "https://arxiv.org/abs/2404.16821",
           "chen2024internvl15", compute=lambda: _tokens("llava-next", 672, 672), unit="tokens"),
+    # ---- chapter 6: counter-examples -------------------------------------------------------
     Claim("fuyu-no-encoder", 6, "model fact", "Fuyu has no vision encoder: patches are linearly "
           "projected into the LM.", "no encoder", "holds", "Adept's model card says so; patches "
           "enter the first decoder layer in raster order with newline tokens.",
@@ -229,8 +239,8 @@ CLAIMS: tuple[Claim, ...] = (
           "has vision, language and vision-language experts, pretrained from scratch.",
           "https://arxiv.org/abs/2208.10442", "wang2023beit3", value="Multiway Transformer"),
     Claim("beit3-tokens", 6, "thesis", "BEiT-3 does not solve the token-count problem and still "
-          "needs compression.", "needs compression", "roughly", "It keeps one token per patch, so "
-          "the count problem stays; but it uses no compressor and stays short by working at 224 px.",
+          "needs compression.", "needs compression", "roughly", "It keeps one token per patch and no "
+          "compressor, so the count stays; it is short only at 224-480 px: the 768-px VQA checkpoint takes 2,305 image tokens.",
           "https://arxiv.org/abs/2208.10442", "wang2023beit3",
           compute=lambda: _beit3_tokens(224), unit="tokens"),
     # ---- chapter 7: engineering pragmatism ------------------------------------------------
