@@ -110,6 +110,16 @@ def test_executed_top_to_bottom_in_one_kernel(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_stray_string_outputs(path):
+    """A cell ending in ``glue(...)`` shows the glued string in the book ('4,096'); tables and
+    figures are the only values a cell should display (end such cells with ``_ = glue(...)``)."""
+    stray = [i for i, cell in enumerate(_code_cells(_read(path))) for out in cell.get("outputs", [])
+             if out.get("output_type") == "execute_result" and set(out.get("data", {})) == {"text/plain"}
+             and "".join(out["data"]["text/plain"]).startswith(("'", '"'))]
+    assert not stray, f"{path.name}: code cells {stray} (0-based, code cells only) display a bare string"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_provenance_recorded(path):
     chapter = provenance_page.read_chapter(path)
     prov = chapter.provenance or {}
