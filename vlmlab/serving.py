@@ -29,6 +29,11 @@ ATTENTION = ("flash", "eager")
 LOGITS = ("last", "all")
 
 
+#: Tokens each request generates in chapter 7's serving plans (a short answer per image); the
+#: claims ledger prices the essay's batches with the same plan.
+ANSWER_TOKENS = 64
+
+
 def memory_per_sequence(lm, tokens: int, dtype="fp16", *, activations: bool = True,
                         attention: str = "flash", logits: str = "last", new_tokens: int = 0) -> Breakdown:
     """Bytes one request of ``tokens`` prompt tokens occupies while it is prefilled (chapter 7).
@@ -260,5 +265,5 @@ def grow_batch(try_batch: Callable[[int], object], *, is_oom: Callable[[BaseExce
     return GrowResult(good, tuple(trials))
 
 
-__all__ = ["memory_per_sequence", "max_batch", "ServingEstimate", "batch_flops_bytes", "serving_estimate",
+__all__ = ["ANSWER_TOKENS", "memory_per_sequence", "max_batch", "ServingEstimate", "batch_flops_bytes", "serving_estimate",
            "live_peak_bytes", "GrowResult", "grow_batch"]

@@ -98,28 +98,24 @@ def _weights() -> int:
     return weight_bytes(_lm(), "fp16")
 
 
-#: tokens each request generates in chapter 7's serving plan; their KV cache is reserved too
-NEW_TOKENS = 64
-
-
 def _batch_a100_40gb(tokens: int) -> int:
-    """Requests whose fp16 KV cache (prompt + :data:`NEW_TOKENS`) fits beside the fp16 weights in
-    an A100-40GB's 40 GiB (``roofline`` datasheet), no activations: chapter 7's
-    ``serving.max_batch(..., activations=False, new_tokens=64)``."""
+    """Requests whose fp16 KV cache (prompt + ``serving.ANSWER_TOKENS``) fits beside the fp16
+    weights in an A100-40GB's 40 GiB (``roofline`` datasheet), no activations: chapter 7's
+    ``serving.max_batch(..., activations=False, new_tokens=ANSWER_TOKENS)``."""
     from ..roofline import get_datasheet
-    from ..serving import max_batch
+    from ..serving import ANSWER_TOKENS, max_batch
     return max_batch(_lm(), tokens, get_datasheet("A100-40GB").memory_bytes, "fp16",
-                     activations=False, new_tokens=NEW_TOKENS)
+                     activations=False, new_tokens=ANSWER_TOKENS)
 
 
 def _throughput_ratio() -> float:
     """Images per second, compressed (350 tokens) over concatenated (4,146), each at its largest
     batch (:func:`_batch_a100_40gb`), by chapter 7's roofline ``serving.serving_estimate`` on the
-    A100-40GB datasheet in fp16 with :data:`NEW_TOKENS` generated tokens."""
+    A100-40GB datasheet in fp16 with ``serving.ANSWER_TOKENS`` generated tokens."""
     from ..roofline import get_datasheet
-    from ..serving import serving_estimate
+    from ..serving import ANSWER_TOKENS, serving_estimate
     a100 = get_datasheet("A100-40GB")
-    rate = {n: serving_estimate(_lm(), n, NEW_TOKENS, _batch_a100_40gb(n), a100, 1.0, "fp16").images_per_s
+    rate = {n: serving_estimate(_lm(), n, ANSWER_TOKENS, _batch_a100_40gb(n), a100, 1.0, "fp16").images_per_s
             for n in (4146, 350)}
     return rate[350] / rate[4146]
 

@@ -11,6 +11,9 @@ from .result import TokenPreset as P
 _HF = "https://github.com/huggingface/transformers/blob/main/src/transformers/models"
 _DSOCR = "https://huggingface.co/deepseek-ai/DeepSeek-OCR/blob/main/modeling_deepseekocr.py"
 
+#: LLaVA-NeXT's canvases (transformers LlavaNextConfig.image_grid_pinpoints), shared by its video model
+_LLAVA_NEXT_PINPOINTS = ((336, 672), (672, 336), (672, 672), (1008, 336), (336, 1008))
+
 _ROWS = [
     # --- vision encoders: a fixed square input, one token per patch (+ CLS) -----------------------
     P("clip-vit-l-14-224", "fixed", "encoder", "CLIP ViT-L/14 at 224 px: 16x16 patches + CLS",
@@ -34,8 +37,7 @@ _ROWS = [
     P("llava-next", "anyres", "vlm",
       "LLaVA-NeXT (1.6) anyres: 336-px tiles on a pinpoint canvas + base image, unpadded, newlines",
       f"{_HF}/llava_next/processing_llava_next.py", "liu2024llavanext", patch_size=14,
-      input_size=336, options={"grid_pinpoints": ((336, 672), (672, 336), (672, 672),
-                                                  (1008, 336), (336, 1008))}),
+      input_size=336, options={"grid_pinpoints": _LLAVA_NEXT_PINPOINTS}),
     # LLaVA-NeXT-Video: images as LLaVA-NeXT; each video frame is one 336-px view whose 24x24
     # features are average-pooled 2x2 (LlavaNextVideoConfig.spatial_pool_stride=2) -> 144 tokens,
     # no newline tokens (transformers LlavaNextVideoProcessor: num_image_tokens // 4 * num_frames).
@@ -44,8 +46,7 @@ _ROWS = [
       "-> 144 tokens each",
       f"{_HF}/llava_next_video/processing_llava_next_video.py", "zhang2024llavanextvideo",
       patch_size=14, input_size=336,
-      options={"grid_pinpoints": ((336, 672), (672, 336), (672, 672), (1008, 336), (336, 1008)),
-               "video_pool": 2}),
+      options={"grid_pinpoints": _LLAVA_NEXT_PINPOINTS, "video_pool": 2}),
     # max_pixels: the released checkpoints' preprocessor_config.json (Qwen/Qwen2-VL-*-Instruct):
     # min_pixels 3,136, max_pixels 12,845,056 (16,384 tokens), what from_pretrained gives.
     # transformers' Qwen2VLImageProcessor class default (28*28*1280, 1,280 tokens) is the lower
