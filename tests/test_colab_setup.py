@@ -6,6 +6,8 @@ empty environment layered on top of it (a venv whose ``.pth`` file adds the cach
 site-packages), so vlmlab is not importable when the notebook starts: its own first cell must
 install vlmlab from ``VLMLAB_SOURCE`` (a copy of this checkout's package) with ``%pip``, which
 installs only what is missing (never torch), and then every cell must run without error.
+Every pip call here, the notebooks' own ``%pip`` included, takes the versions of the lock
+(requirements.txt, as a constraints file without hashes), so this check does not drift with releases.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ COLAB_VENV = ROOT / ".venv-colab"
 # What Colab ships that the book relies on; torch==2.13.0 takes the CPU wheel on this machine's disk.
 COLAB_PACKAGES = ["torch==2.13.0", "numpy", "matplotlib", "ipykernel"]
 STAMP = COLAB_VENV / ".colab-packages"
+CONSTRAINTS = COLAB_VENV / "constraints.txt"
 CELL_TIMEOUT_S = 600
 WORKERS = 2  # two notebooks at a time: pip, venv and kernel start-up overlap with computation
 
@@ -40,16 +43,25 @@ def _site_packages(python: Path) -> Path:
     return Path(out)
 
 
+def lock_constraints() -> str:
+    """requirements.txt as a pip constraints file: its ``name==version`` lines, without hashes."""
+    pins = [ln.split()[0] for ln in (ROOT / "requirements.txt").read_text().splitlines()
+            if "==" in ln and not ln.lstrip().startswith(("#", "-"))]
+    return "\n".join(pins) + "\n"
+
+
 def _ensure_colab_venv() -> Path:
-    """Create ``.venv-colab`` with COLAB_PACKAGES unless it exists with exactly that list."""
-    spec = "\n".join(COLAB_PACKAGES) + "\n"
+    """Create ``.venv-colab`` with COLAB_PACKAGES at the lock's versions, unless it exists with
+    exactly that list and lock."""
+    spec = "\n".join(COLAB_PACKAGES) + "\n" + lock_constraints()
     if STAMP.is_file() and STAMP.read_text() == spec and _venv_python(COLAB_VENV).exists():
         return COLAB_VENV
     shutil.rmtree(COLAB_VENV, ignore_errors=True)
     base_python = getattr(sys, "_base_executable", None) or sys.executable
     subprocess.run([base_python, "-m", "venv", str(COLAB_VENV)], check=True)
-    subprocess.run([str(_venv_python(COLAB_VENV)), "-m", "pip", "install", "-q", *COLAB_PACKAGES],
-                   check=True)
+    CONSTRAINTS.write_text(lock_constraints())
+    subprocess.run([str(_venv_python(COLAB_VENV)), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS),
+                    *COLAB_PACKAGES], check=True)
     STAMP.write_text(spec)
     return COLAB_VENV
 
@@ -92,7 +104,8 @@ def _run_notebook(path: Path, base: Path, work: Path) -> tuple[str, str | None, 
     python = _fresh_env(base, work / "env")
     # one copy per notebook: pip builds a local directory in place, and two builds in one tree collide
     source = _package_copy(work / "vlmlab-checkout")
-    env = {**os.environ, "VLMLAB_SOURCE": str(source), "PYTHONNOUSERSITE": "1", "MPLBACKEND": ""}
+    env = {**os.environ, "VLMLAB_SOURCE": str(source), "PYTHONNOUSERSITE": "1", "MPLBACKEND": "",
+           "PIP_CONSTRAINT": str(CONSTRAINTS)}
     for var in ("VLMLAB_DEVICE", "VLMLAB_SCALE", "PYTHONPATH", "VIRTUAL_ENV"):
         env.pop(var, None)
     spec_dir = work / "kernels" / "colab"

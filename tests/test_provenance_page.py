@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from vlmlab import provenance_page  # noqa: E402
+from vlmlab.notebook import provenance_page  # noqa: E402
 from vlmlab.notebook import setup  # noqa: E402
 
 H100 = {"device": "cuda", "device_name": "NVIDIA H100 80GB HBM3", "device_memory_bytes": 80 * 2**30,

@@ -3,7 +3,7 @@
 A :class:`Claim` is one checkable statement of the source essay, stored as data: what the essay
 says (paraphrased), what it claimed (``claimed``), what decides it (:meth:`Claim.decide`, a
 computation with vlmlab or a value read in a primary source), the verdict, the reason, the source
-(URL and bibtex key) and the chapter that shows it. Pure Python and pandas: no torch import.
+(URL and bibtex key) and the chapter that shows it. Pure Python; imports no other claims module.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Claim:
         return self.compute() if self.compute is not None else self.value
 
 
-def _fmt(x, unit: str) -> str:
+def format_value(x, unit: str) -> str:
     """A claimed or decided value as table text (numbers with thousands separators)."""
     if isinstance(x, bool) or x is None:
         return "" if x is None else str(x)
@@ -80,54 +80,3 @@ def _fmt(x, unit: str) -> str:
         text = f"{x:,.0f}" if float(x).is_integer() or abs(x) >= 100 else f"{x:,.2f}"
         return f"{text} {unit}".strip()
     return str(x)
-
-
-def all_claims() -> tuple[Claim, ...]:
-    """Every claim, in chapter order (chapter 10)."""
-    from .chapters_1_4 import CLAIMS as first
-    from .chapters_5_9 import CLAIMS as second
-
-    claims = tuple(sorted(first + second, key=lambda c: c.chapter))
-    ids = [c.id for c in claims]
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise ValueError(f"claim ids must be unique; repeated: {dup}")
-    return claims
-
-
-def get_claim(claim_id: str) -> Claim:
-    """The claim with this id; unknown ids suggest close matches (chapter 10)."""
-    from ..errors import lookup
-
-    return lookup(claim_id, {c.id: c for c in all_claims()}, what="claim")
-
-
-def ledger(chapter: int | None = None):
-    """The claims as a pandas DataFrame, one row per claim (chapter 10's table).
-
-    Columns: ``id, chapter, kind, essay, claimed, found, verdict, reason, cite, url``; ``found``
-    is :meth:`Claim.decide` formatted as text. ``chapter`` keeps one chapter's rows.
-    """
-    import pandas as pd
-
-    rows = []
-    for c in all_claims():
-        if chapter is not None and c.chapter != chapter:
-            continue
-        rows.append(dict(id=c.id, chapter=c.chapter, kind=c.kind, essay=c.essay,
-                         claimed=_fmt(c.claimed, c.unit), found=_fmt(c.decide(), c.unit),
-                         verdict=c.verdict, reason=c.reason, cite=c.cite, url=c.url))
-    if chapter is not None and not rows:
-        raise ValueError(f"chapter must be one of {sorted(CHAPTERS)}; got {chapter!r}")
-    return pd.DataFrame(rows)
-
-
-def summary():
-    """Counts of claims per verdict (rows) and chapter (columns), with totals (chapter 10)."""
-    import pandas as pd
-
-    df = ledger()
-    table = pd.crosstab(pd.Categorical(df["verdict"], categories=VERDICTS), df["chapter"],
-                        margins=True, margins_name="total", dropna=False)
-    table.index.name, table.columns.name = "verdict", "chapter"
-    return table

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .device import Provenance, cpu_threads, pick_device, pick_scale, provenance
+from ..device import Provenance, cpu_threads, pick_device, pick_scale, provenance
 from .provenance_page import OUTPUT_KEY
 
 

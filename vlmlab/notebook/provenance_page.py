@@ -2,11 +2,11 @@
 
 Each chapter's set-up cell (:func:`vlmlab.notebook.setup`) prints its provenance and attaches it
 to that output's metadata under :data:`OUTPUT_KEY`; the kernel's runner (nbclient, which
-``python -m vlmlab.execute`` and any other executor use) stamps every code cell with its start
+``python -m vlmlab.notebook.execute`` and any other executor use) stamps every code cell with its start
 and end times. :func:`write_page` reads both back and lists per chapter (in ``_toc.yml`` order)
 the device, software versions, scale, date and execution time of the committed outputs, so the
 page describes the outputs themselves whichever tool produced them. ``python -m
-vlmlab.provenance_page`` regenerates the page alone. Used by ``book/provenance.md``; imports no torch.
+vlmlab.notebook.provenance_page`` regenerates the page alone. Used by ``book/provenance.md``; imports no torch.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .units import fmt_bytes
+from ..units import fmt_bytes
 
 PAGE = Path("book") / "provenance.md"
 OUTPUT_KEY = "vlmlab/provenance"  # output metadata key of the set-up cell's provenance
@@ -124,8 +124,8 @@ def render(chapters: list[ChapterProvenance], page: Path = PAGE) -> str:
         "# Hardware and provenance",
         "",
         "Every chapter's outputs were produced by running the notebook top to bottom in one fresh",
-        "kernel (`make execute`, i.e. `python -m vlmlab.execute`). This page is generated from the",
-        "executed notebooks themselves (`vlmlab.provenance_page`): the device, versions, scale and",
+        "kernel (`make execute`, i.e. `python -m vlmlab.notebook.execute`). This page is generated from the",
+        "executed notebooks themselves (`vlmlab.notebook.provenance_page`): the device, versions, scale and",
         "date are those the chapter's first cell printed, and the execution time runs from the",
         "start of its first code cell to the end of its last (kernel start-up excluded). Measured",
         "numbers depend on the device and the scale: `full` on a CUDA GPU, `ci` (small sizes) on a CPU.",

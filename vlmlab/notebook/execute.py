@@ -1,10 +1,10 @@
-"""Re-execute the book's notebooks in place at this device's scale: ``python -m vlmlab.execute``.
+"""Re-execute the book's notebooks in place at this device's scale: ``python -m vlmlab.notebook.execute``.
 
 Each notebook runs top to bottom in a fresh kernel (``VLMLAB_SCALE`` decides the scale, else the
 device does) and is written back with its outputs and cell timings. Prints a time table, then
 regenerates the "Hardware and provenance" page (``book/provenance.md``), which reads the device
 from each chapter's set-up cell output and the time from its cell timings
-(:mod:`vlmlab.provenance_page`).
+(:mod:`vlmlab.notebook.provenance_page`).
 """
 from __future__ import annotations
 
