@@ -64,8 +64,8 @@ def test_provenance_page_rows(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| [")]
     assert rows == [
         "| [2. Beta \\| x](../notebooks/02_b.ipynb) | not recorded: run `make execute NB=notebooks/02_b.ipynb` | | | | |",
-        "| [1. Alpha](../notebooks/01_a.ipynb) | NVIDIA H100 80GB HBM3, 80.0 GiB | Python 3.12.1, torch 2.11.0, CUDA 12.8 "
-        "| full | 2026-11-27 | 12.3 s |",
+        "| [1. Alpha](../notebooks/01_a.ipynb) | NVIDIA H100 80GB HBM3, 80.0 GiB | Python 3.12.1, torch 2.11.0, CUDA 12.8, "
+        "vlmlab version not recorded | full | 2026-11-27 | 12.3 s |",
     ]
     assert "Whole book: 12.3 s of execution over 1 chapter." in text
 
@@ -100,3 +100,67 @@ def test_any_runner_records_what_the_page_needs(tmp_path):
     assert chapter.seconds is not None and 0 < chapter.seconds < 120
     (output,) = nb.cells[1].outputs
     assert output.output_type == "display_data" and output.data["text/plain"].startswith("device   CPU")
+
+
+def test_vlmlab_version_and_commit_in_the_software_column(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_toc.yml").write_text("root: book/intro\nchapters:\n  - file: notebooks/01_a\n  - file: notebooks/02_b\n")
+    prov = dict(H100, extra={"vlmlab": "0.1.0", "commit": "1303b939402f7e7da5930a4d117ad5dee37b015d",
+                             "local_changes": True})
+    clean = dict(H100, extra={"vlmlab": "0.1.0", "commit": None, "local_changes": False})
+    for name, p in (("01_a", prov), ("02_b", clean)):
+        (tmp_path / "notebooks" / f"{name}.ipynb").write_text(_notebook(
+            f"# {name}", _code("setup()", "2026-11-27T10:00:00Z", "2026-11-27T10:00:01Z", [_setup_output(p)])))
+    text = provenance_page.write_page(tmp_path).read_text()
+    assert "CUDA 12.8, vlmlab 0.1.0 at `1303b93` with local changes |" in text
+    assert "CUDA 12.8, vlmlab 0.1.0, commit unknown |" in text
+
+
+PICKS = """\
+import os
+try:
+    import vlmlab
+except ImportError:
+    %pip install -q vlmlab
+sizes = run.pick(ci=[128, 256],
+                 full=[1024, 2048])
+H, D = run.pick(ci=4, full=32), run.pick(ci=64, full=128)
+t = measure(f, seconds=run.pick(ci=0.6, full=2.0))
+BATCH = {CONCAT: run.pick(ci=1, full=8)}
+for s in run.pick(ci=[0.5], full=[0.5, 1.0]):
+    pass
+"""
+
+
+def test_scale_picks_are_read_from_the_code():
+    """Every run.pick in a code cell, named by what it sets, choices as written (magics ignored)."""
+    nb = json.loads(_notebook("# 1. A", _code(PICKS, None, None), _code("x = other.pick(ci=1, full=2)", None, None)))
+    picks = [(p.name, p.ci, p.full) for p in provenance_page.scale_picks(nb)]
+    assert picks == [("sizes", "[128, 256]", "[1024, 2048]"), ("H", "4", "32"), ("D", "64", "128"),
+                     ("seconds=", "0.6", "2.0"), ("BATCH[CONCAT]", "1", "8"),
+                     ("for s", "[0.5]", "[0.5, 1.0]")]
+
+
+def test_page_lists_the_sizes_at_each_scale(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_toc.yml").write_text("root: book/intro\nchapters:\n  - file: notebooks/01_a\n")
+    (tmp_path / "notebooks" / "01_a.ipynb").write_text(_notebook("# 1. Alpha", _code(PICKS, None, None)))
+    text = provenance_page.write_page(tmp_path).read_text()
+    assert "## Sizes at each scale" in text
+    assert "| [1. Alpha](../notebooks/01_a.ipynb) | `sizes` | `[128, 256]` | `[1024, 2048]` |" in text
+    assert "|  | `H` | `4` | `32` |" in text
+
+
+def test_setup_records_vlmlab_version_and_commit():
+    """The version is pyproject's; the commit is the checkout's HEAD (asked of git here)."""
+    import subprocess
+    import tomllib
+
+    run = setup(device="cpu", scale="ci", quiet=True)
+    extra = run.provenance.as_dict()["extra"]
+    assert extra["vlmlab"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    if (ROOT / ".git").exists():
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        assert extra["commit"] == head and isinstance(extra["local_changes"], bool)

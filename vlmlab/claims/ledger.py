@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import attention_cost, context_windows, designs, memory, sources, token_counts
 from .records import CHAPTERS, VERDICTS, Claim, format_value
+from .verdicts import RULE, is_numeric
 
 TOPICS = (token_counts, attention_cost, context_windows, memory, designs, sources)
 
@@ -58,3 +59,21 @@ def summary():
                         margins=True, margins_name="total", dropna=False)
     table.index.name, table.columns.name = "verdict", "chapter"
     return table
+
+
+def rules(chapter: int | None = None):
+    """What decides each verdict, one row per claim (chapter 10's rule column): ``id, verdict,
+    decided_by, rule``. Numeric claims are decided by the rubric (:data:`.verdicts.RULE`); every
+    other claim by its one-line :attr:`Claim.rule_text`."""
+    import pandas as pd
+
+    rows = []
+    for c in all_claims():
+        if chapter is not None and c.chapter != chapter:
+            continue
+        numeric = is_numeric(c)
+        rows.append(dict(id=c.id, verdict=c.verdict, decided_by="rubric" if numeric else c.kind,
+                         rule=RULE if numeric else c.rule_text))
+    if chapter is not None and not rows:
+        raise ValueError(f"chapter must be one of {sorted(CHAPTERS)}; got {chapter!r}")
+    return pd.DataFrame(rows)

@@ -96,13 +96,45 @@ def batch_a100_40gb(tokens: int) -> int:
                      activations=False, new_tokens=ANSWER_TOKENS)
 
 
-def throughput_ratio() -> float:
-    """Images per second, compressed (350 tokens) over concatenated (4,146), each at its largest
-    batch (:func:`batch_a100_40gb`), by chapter 7's roofline ``serving.serving_estimate`` on the
-    A100-40GB datasheet in fp16 with ``serving.ANSWER_TOKENS`` generated tokens."""
+def engine_batch_a100_40gb(tokens: int) -> int:
+    """Requests a vLLM-style engine runs at once on an A100-40GB (fp16 Llama-2-7B, prompt +
+    ``serving.ANSWER_TOKENS``): 0.9 of the memory, less the weights and the profiled activation
+    peak of a 2,048-token prefill chunk, in 16-token blocks (:func:`vlmlab.engine.engine_batch`)."""
+    from ..engine import engine_batch
+    from ..roofline import get_datasheet
+    from ..serving import ANSWER_TOKENS
+    return engine_batch(lm(), tokens, get_datasheet("A100-40GB").memory_bytes, "fp16",
+                        new_tokens=ANSWER_TOKENS)
+
+
+def throughput_ratio(batch=None) -> float:
+    """Images per second, compressed (350 tokens) over concatenated (4,146), each at the batch
+    ``batch(n)`` (default: what an engine admits, :func:`engine_batch_a100_40gb`; chapter 7 also
+    shows the upper bound, :func:`batch_a100_40gb`), by chapter 7's roofline
+    ``serving.serving_estimate`` on the A100-40GB datasheet in fp16 with ``serving.ANSWER_TOKENS``."""
     from ..roofline import get_datasheet
     from ..serving import ANSWER_TOKENS, serving_estimate
+    batch = batch or engine_batch_a100_40gb
     a100 = get_datasheet("A100-40GB")
-    rate = {n: serving_estimate(lm(), n, ANSWER_TOKENS, batch_a100_40gb(n), a100, 1.0, "fp16").images_per_s
+    rate = {n: serving_estimate(lm(), n, ANSWER_TOKENS, batch(n), a100, 1.0, "fp16").images_per_s
             for n in (4146, 350)}
     return rate[350] / rate[4146]
+
+
+def crossover(name: str = "llama-2-7b") -> int:
+    """Sequence length beyond which the full score matrix costs more FLOPs than the rest of a
+    layer (:func:`vlmlab.cost.attention_crossover_tokens`)."""
+    from ..cost import attention_crossover_tokens
+    return attention_crossover_tokens(lm(name))
+
+
+def window_range(since: str = "2020") -> tuple[int, int]:
+    """Smallest and largest context window released since ``since`` (``vlmlab.context_windows``)."""
+    w = windows_since(since)
+    return min(w), max(w)
+
+
+def reduction_range() -> tuple[float, float]:
+    """Share of 4,096 SAM tokens removed by compressing to 576 and to 256 tokens."""
+    big = tokens("sam-vit-b-16", 1024, 1024)
+    return 1 - tokens("llava-1.5", 336, 336) / big, 1 - 256 / big

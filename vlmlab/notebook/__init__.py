@@ -3,10 +3,16 @@
 ``run = vlmlab.notebook.setup()`` prints the provenance and returns a :class:`Run`;
 ``run.pick(ci=..., full=...)`` chooses a size by scale; :func:`glue` stores a number for the
 prose (myst-nb's glue when it is installed, the same output without it, e.g. on Colab).
+The provenance attached to the set-up cell's output also names the vlmlab version and the commit
+it came from (:func:`source_commit`), which the "Hardware and provenance" page lists.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import subprocess
+from dataclasses import dataclass, replace
+from importlib import metadata
+from pathlib import Path
 
 from ..device import Provenance, cpu_threads, pick_device, pick_scale, provenance
 from .provenance_page import OUTPUT_KEY
@@ -46,9 +52,43 @@ def setup(device: str | None = None, scale: str | None = None, quiet: bool = Fal
         else:
             torch.set_num_threads(cpu_threads())
     prov = provenance(device, scale)
+    prov = replace(prov, extra={**prov.extra, **source_info()})
     if not quiet:
         show_provenance(prov)
     return Run(device, scale, prov)
+
+
+def source_commit() -> tuple[str | None, bool]:
+    """``(commit, local_changes)`` of the vlmlab that is running (provenance page, every chapter).
+
+    A git checkout answers with ``git rev-parse HEAD`` (and whether ``git status`` shows changes);
+    a ``pip install git+https://...`` (Colab) with the commit pip recorded in ``direct_url.json``;
+    anything else with ``(None, False)``.
+    """
+    root = Path(__file__).resolve().parents[2]
+    if (root / ".git").exists():
+        try:
+            run = dict(cwd=root, capture_output=True, text=True, timeout=10, check=True)
+            sha = subprocess.run(["git", "rev-parse", "HEAD"], **run).stdout.strip()
+            dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                        **run).stdout.strip())
+            return (sha or None), dirty
+        except (OSError, subprocess.SubprocessError):
+            pass
+    try:
+        text = metadata.distribution("vlmlab").read_text("direct_url.json")
+        sha = (json.loads(text or "{}").get("vcs_info") or {}).get("commit_id")
+    except (metadata.PackageNotFoundError, ValueError):
+        sha = None
+    return sha, False
+
+
+def source_info() -> dict:
+    """``{'vlmlab': version, 'commit': sha or None, 'local_changes': bool}`` for the provenance."""
+    from .. import __version__
+
+    sha, dirty = source_commit()
+    return {"vlmlab": __version__, "commit": sha, "local_changes": dirty}
 
 
 def show_provenance(prov: Provenance) -> None:
