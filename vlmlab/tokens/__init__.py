@@ -13,18 +13,25 @@ chapter 1 ("Memory explosion") and chapters 3 and 6.
 from __future__ import annotations
 
 from .. import errors
+from . import hosted
 from .frontends import FAMILIES
+from .hosted import is_hosted, list_hosted
 from .presets import PRESETS
 from .result import KINDS, TokenCount, TokenPreset
 
 __all__ = ["visual_tokens", "visual_token_breakdown", "list_models", "get_preset",
-           "TokenCount", "TokenPreset", "PRESETS"]
+           "TokenCount", "TokenPreset", "PRESETS", "list_hosted", "is_hosted"]
+
+# Hosted APIs' billing rules (tokens/hosted.py) are looked up beside the open presets but are
+# not in PRESETS or list_models(): list_hosted() names them.
+_ALL_PRESETS = {**PRESETS, **hosted.PRESETS}
+_ALL_FAMILIES = {**FAMILIES, **hosted.FAMILIES}
 
 
 def get_preset(name: str) -> TokenPreset:
     """The preset called ``name`` (case, '-', '_', '.' ignored; unknown names suggest close
     matches). Chapter 1."""
-    return errors.lookup(name, PRESETS, what="model")
+    return errors.lookup(name, _ALL_PRESETS, what="model")
 
 
 def list_models(kind: str | None = None) -> list[str]:
@@ -48,7 +55,7 @@ def visual_token_breakdown(model: str, height: int, width: int, frames: int = 1,
     height = errors.positive_int("height", height)
     width = errors.positive_int("width", width)
     frames = errors.positive_int("frames", frames)
-    return FAMILIES[preset.family](preset, height, width, frames, **opts)
+    return _ALL_FAMILIES[preset.family](preset, height, width, frames, **opts)
 
 
 def visual_tokens(model: str, height: int, width: int, frames: int = 1, **opts) -> int:
