@@ -15,7 +15,8 @@ Layout (one module per concept; analytic modules import no torch):
   granularity how redundant image patches are; merging and pruning               (chapter 8)
   subquadratic linear attention, selective scans, cutting vision attention        (chapter 9)
   claims      the source essay's claims, each with what decides it               (chapters 10, 11)
-  plot, units, errors, device, notebook: the book's shared style and plumbing
+  plot, units, errors, device: the book's shared style and device handling
+  notebook    the book's plumbing: chapters' set-up and glue, re-execution, the provenance page
 """
 from __future__ import annotations
 

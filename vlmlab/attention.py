@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import one_of, positive_int
+from .errors import check_fits, device_kind, flag, one_of, optional_positive_int, positive_int, tensor
 
 __all__ = ["BACKENDS", "NAIVE_PASSES", "NAIVE_SOFTMAX_PASSES", "naive_attention", "sdpa_attention",
            "attention_fn", "available_backends",
@@ -50,6 +50,16 @@ NAIVE_PASSES = {"QK^T writes": 1, "row max": 1, "subtract": 2, "exp": 2, "row su
 NAIVE_SOFTMAX_PASSES = ("row max", "subtract", "exp", "row sum", "divide")
 
 
+def _lm(lm):
+    from .models import LMConfig, get_lm
+
+    if isinstance(lm, str):
+        return get_lm(lm)
+    if not isinstance(lm, LMConfig):
+        raise TypeError(f"lm must be an LMConfig or a preset name, got {type(lm).__name__} {lm!r}")
+    return lm
+
+
 def torch_dtype(dtype) -> torch.dtype:
     """``'bf16'`` → ``torch.bfloat16`` (a torch.dtype passes through)."""
     if isinstance(dtype, torch.dtype):
@@ -63,6 +73,12 @@ def _torch_at_least(major: int, minor: int) -> bool:
 
 
 def _check_qkv(q, k, v, causal):
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        tensor(name, t, "(batch, heads, tokens, head_dim)", rank=4, nonempty=(0, 1, 2, 3), floating=True)
+    flag("causal", causal)
+    if q.shape[0] != k.shape[0] or q.shape[3] != k.shape[3]:
+        raise ValueError(f"q and k must share batch and head_dim: q {tuple(q.shape)}, k {tuple(k.shape)} "
+                         "(batch, heads, tokens, head_dim)")
     if q.dim() != 4 or k.shape != v.shape or k.dim() != 4:
         raise ValueError(f"q, k, v must be (batch, heads, tokens, head_dim) with k.shape == v.shape; "
                          f"got q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}")
@@ -138,9 +154,16 @@ def attention_inputs(batch: int, heads: int, n: int, head_dim: int, *, device: s
     """Random q, k, v of shape (batch, heads, n, head_dim) (k/v: ``kv_heads``, ``n_kv``). Chapters 2, 4."""
     for arg, val in (("batch", batch), ("heads", heads), ("n", n), ("head_dim", head_dim)):
         positive_int(arg, val)
-    kv_heads, n_kv = kv_heads or heads, n_kv or n
-    gen = torch.Generator(device=device).manual_seed(seed)
+    kv_heads = heads if optional_positive_int("kv_heads", kv_heads) is None else kv_heads
+    n_kv = n if optional_positive_int("n_kv", n_kv) is None else n_kv
+    if heads % kv_heads:
+        raise ValueError(f"heads ({heads}) must be a multiple of kv_heads, got {kv_heads}")
+    device_kind("device", device, allow_meta=True)
     dt = torch_dtype(dtype)
+    nbytes = batch * head_dim * (heads * n + 2 * kv_heads * n_kv) * torch.tensor([], dtype=dt).element_size()
+    check_fits(f"q ({heads} heads x n={n:,}) and k, v ({kv_heads} heads x n_kv={n_kv:,}) of batch {batch:,}, "
+               f"head_dim {head_dim}", nbytes, device)
+    gen = torch.Generator(device=device).manual_seed(seed)
 
     def rand(h, t):
         return torch.randn(batch, h, t, head_dim, generator=gen, device=device, dtype=dt)
@@ -236,6 +259,8 @@ class DecoderLayer(nn.Module):
 
     def __init__(self, lm, *, attention="sdpa", device: str = "cpu", dtype="fp32", seed: int = 0):
         super().__init__()
+        lm = _lm(lm)
+        device_kind("device", device, allow_meta=True)
         torch.manual_seed(seed)
         f = {"device": device, "dtype": torch_dtype(dtype)}
         d, self.lm = lm.d_model, lm
@@ -270,6 +295,8 @@ class DecoderLayer(nn.Module):
 
     def forward(self, x, causal: bool = True):
         """Prefill: ``x`` (batch, n, d_model) → same shape (residual stream)."""
+        d = self.lm.d_model
+        tensor("x", x, f"(batch, n, d_model={d})", rank=3, sizes={2: ("d_model", d)}, nonempty=(0, 1), floating=True)
         h = self.norm1(x)
         q = self._heads(self.q_proj(h), self.lm.n_heads)
         k = self._heads(self.k_proj(h), self.lm.n_kv_heads)
@@ -299,7 +326,11 @@ def kv_cache(lm, tokens: int, *, batch: int = 1, device: str = "cpu", dtype="bf1
     Shape (batch, n_kv_heads, tokens, head_dim) each; ``k.nbytes + v.nbytes`` is what
     :func:`vlmlab.cost.kv_cache_bytes` predicts per layer. Used by chapter 4.
     """
+    lm = _lm(lm)
     positive_int("tokens", tokens)
     shape = (positive_int("batch", batch), lm.n_kv_heads, tokens, lm.head_dim)
     dt = torch_dtype(dtype)
+    device_kind("device", device, allow_meta=True)
+    check_fits(f"a one-layer KV cache of {tokens:,} tokens", 2 * math.prod(shape) * torch.tensor([], dtype=dt).element_size(),
+               device)
     return (torch.randn(shape, device=device, dtype=dt), torch.randn(shape, device=device, dtype=dt))

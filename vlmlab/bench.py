@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .device import Provenance, pick_device, pick_scale, provenance
-from .errors import non_negative_int, one_of, positive_int, positive_number
+from .errors import at_most, device_kind, non_negative_int, one_of, positive_int, positive_number
 
 __all__ = ["Timing", "Measurement", "time_fn", "measure", "sweep", "is_oom", "free_memory",
            "synchronize", "allocated_bytes", "pick_device", "pick_scale", "provenance"]
@@ -72,9 +72,12 @@ class Measurement:
 
 
 def _check_device(device: str) -> str:
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a str such as 'cuda' or 'cpu', got {type(device).__name__} {device!r}")
-    return one_of("device", device.split(":")[0], DEVICES)
+    """'cpu', 'cuda' or 'mps'; a device this machine lacks is refused with what is available."""
+    return device_kind("device", device)
+
+
+#: Most untimed warm-up calls and timed repeats :func:`time_fn` accepts (a bound, not a target).
+MAX_CALLS = 100_000
 
 
 def synchronize(device: str) -> None:
@@ -137,11 +140,11 @@ def time_fn(fn: Callable[[], object], *, device: str, warmup: int = 3, repeats: 
     if not callable(fn):
         raise TypeError(f"fn must be a callable taking no arguments, got {type(fn).__name__} {fn!r}")
     kind = _check_device(device)
-    non_negative_int("warmup", warmup)
+    at_most("warmup", non_negative_int("warmup", warmup), MAX_CALLS, "bench.MAX_CALLS")
     positive_number("budget_s", budget_s)
-    positive_int("max_repeats", max_repeats)
+    at_most("max_repeats", positive_int("max_repeats", max_repeats), MAX_CALLS, "bench.MAX_CALLS")
     if repeats is not None:
-        positive_int("repeats", repeats)
+        at_most("repeats", positive_int("repeats", repeats), MAX_CALLS, "bench.MAX_CALLS")
     for _ in range(warmup):
         fn()
     sample = _cuda_samples if kind == "cuda" else (lambda f, r: _clock_samples(f, r, kind))
@@ -249,9 +252,17 @@ def _sweep_one(make, n, device, warmup, repeats, budget_s, prov, record_errors=F
                       f"{type(exc).__name__}: {text.splitlines()[0][:160] if text else ''}")
 
 
+def _interactive() -> bool:
+    """True in a terminal or on Colab: where a progress bar is watched while it moves."""
+    import sys
+
+    stream = getattr(sys.stderr, "isatty", None)
+    return bool(stream and stream()) or "google.colab" in sys.modules
+
+
 def sweep(fn: Callable[[int], Callable[[], object]], sizes: Iterable[int], *, device: str,
           desc: str = "sweep", warmup: int = 2, repeats: int | None = None, budget_s: float = 0.3,
-          skip_after_oom: bool = True, progress: bool = True, errors: str = "raise"):
+          skip_after_oom: bool = True, progress: bool | None = None, errors: str = "raise"):
     """Measure ``fn(n)()`` for each ``n`` in ``sizes``; an out-of-memory error becomes a row.
 
     ``fn(n)`` builds the workload of size ``n`` (allocates its inputs, untimed) and returns a
@@ -263,20 +274,26 @@ def sweep(fn: Callable[[int], Callable[[], object]], sizes: Iterable[int], *, de
     provenance is in ``df.attrs['provenance']``. Other errors propagate with ``errors='raise'``
     (the default); with ``errors='record'`` they become rows with ``status='error'`` and the
     message in ``note`` (e.g. an attention backend that refuses one shape), and the sweep goes
-    on. A ``tqdm.auto`` bar shows progress. Used by chapters 2, 4, 5 and 7.
+    on. A ``tqdm.auto`` bar shows progress when ``progress`` is True; the default (None) shows
+    it only in a terminal or on Colab, so an executed notebook keeps no frozen bar in its
+    outputs (a static page has no kernel to move it). Used by chapters 2, 4, 5 and 7.
     """
-    import pandas as pd
-    from tqdm.auto import tqdm
-
     kind = _check_device(device)
     one_of("errors", errors, ("raise", "record"))
     if not callable(fn):
         raise TypeError(f"fn must be a callable n -> (callable to time), got {type(fn).__name__} {fn!r}")
-    sizes = [positive_int("sizes[i]", n) for n in sizes]
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be an iterable of integers >= 1, got {type(sizes).__name__} {sizes!r}")
+    sizes = [positive_int(f"sizes[{i}]", n) for i, n in enumerate(sizes)]
     if not sizes:
         raise ValueError("sizes must hold at least one size, got an empty list")
+    import pandas as pd
+    from tqdm.auto import tqdm
+
     prov = provenance(kind)
     rows, oom_at = [], None
+    if progress is None:
+        progress = _interactive()
     for n in tqdm(sizes, desc=desc, unit="size", disable=not progress, leave=False):
         if oom_at is not None and skip_after_oom and n >= oom_at:
             rows.append((n, math.nan, math.nan, math.nan, math.nan, 0, None, "skipped", f"skipped: OOM at n={oom_at}"))

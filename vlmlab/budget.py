@@ -18,7 +18,7 @@ class ContextOverflowError(ValueError):
     def __init__(self, what: str, tokens: int, window: int):
         self.overflow_tokens = tokens - window
         super().__init__(f"{what} ({tokens:,} tokens) exceed the context window ({window:,} tokens) "
-                         f"by {self.overflow_tokens:,} tokens")
+                         f"by {self.overflow_tokens:,} tokens; spend fewer or raise context_window")
 
 
 def overflow_tokens(context_window: int, *token_counts: int) -> int:

@@ -10,12 +10,15 @@ biases are O(n*d) and left out), which is what ``FlopCounterMode`` counts too. G
 attention is handled: K/V projections are ``n_kv_heads * head_dim`` wide, but every query head
 still scores every key, so the score FLOPs use ``n_heads``.
 
+A mixture-of-experts model (``LMConfig.n_experts > 1``) is priced with the experts a token
+uses (``LMConfig.mlp_params_per_token``); its weight bytes count every expert.
+
 Every FLOP/byte function returns a :class:`vlmlab.units.Breakdown` (parts add up to ``.total``)
 or a plain number whose unit is in the name. Used by chapters 1, 2, 4 and 7. No torch import.
 """
 from __future__ import annotations
 
-from .errors import non_negative_int, positive_int
+from .errors import flag, non_negative_int, positive_int
 from .models import LMConfig, get_lm
 from .units import Breakdown, dtype_bytes
 
@@ -30,11 +33,7 @@ def _lm(lm) -> LMConfig:
     raise TypeError(f"lm must be an LMConfig or a preset name, got {type(lm).__name__} {lm!r}")
 
 
-def _flag(name: str, value) -> bool:
-    """Check that ``value`` is True or False (a string such as 'no' would silently count as True)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return value
+_flag = flag  # a string such as 'no' would silently count as True
 
 
 def _num(x: float):
@@ -48,8 +47,9 @@ def _mlp_matrices(lm: LMConfig) -> int:
 
 def _linear_flops_per_token(lm: LMConfig) -> dict[str, int]:
     d = lm.d_model
+    # mlp: the weights one token multiplies; a mixture of experts counts the active experts only
     return {"q_proj": 2 * d * lm.q_dim, "kv_proj": 2 * 2 * d * lm.kv_dim,
-            "o_proj": 2 * lm.q_dim * d, "mlp": 2 * _mlp_matrices(lm) * d * lm.d_ff}
+            "o_proj": 2 * lm.q_dim * d, "mlp": 2 * lm.mlp_params_per_token()}
 
 
 def _score_pairs(n_q: int, n_kv: int, causal: bool) -> int:
@@ -133,8 +133,8 @@ def attention_crossover_tokens(lm, causal: bool = False) -> int:
     q_dim = d this is 2d + m·d_ff/2, i.e. about 6-7x the hidden size, not "about 8x".
     """
     lm, causal = _lm(lm), _flag("causal", causal)
-    w = 2 * lm.d_model * lm.q_dim + 2 * lm.d_model * lm.kv_dim + _mlp_matrices(lm) * lm.d_model * lm.d_ff
-    return w // lm.q_dim if causal else w // (2 * lm.q_dim) + 1
+    w = 2 * lm.d_model * lm.q_dim + 2 * lm.d_model * lm.kv_dim + lm.mlp_params_per_token()
+    return int(w // lm.q_dim if causal else w // (2 * lm.q_dim) + 1)
 
 
 def kv_bytes_per_token(lm, dtype="bf16"):

@@ -17,7 +17,10 @@ SCALES = ("ci", "full")
 
 def pick_device(prefer: str | None = None) -> str:
     """'cuda' if a CUDA GPU is there, then 'mps', then 'cpu'. ``VLMLAB_DEVICE`` or ``prefer`` force one."""
-    choice = prefer or os.environ.get("VLMLAB_DEVICE")
+    if prefer is not None and not isinstance(prefer, str):
+        raise TypeError(f"prefer must be a device name such as 'cpu' or 'cuda', got "
+                        f"{type(prefer).__name__} {prefer!r}")
+    choice = prefer or os.environ.get("VLMLAB_DEVICE") or None
     try:
         import torch
     except ImportError:
@@ -31,8 +34,9 @@ def pick_device(prefer: str | None = None) -> str:
     if mps is not None and mps.is_available():
         available.insert(len(available) - 1, "mps")
     if choice is not None:
-        if choice not in available:
-            raise ValueError(f"device {choice!r} is not available here; available: {', '.join(available)}")
+        what = "prefer" if prefer else "VLMLAB_DEVICE"
+        if choice.split(":")[0] not in available:
+            raise ValueError(f"{what}: device {choice!r} is not available here; available: {', '.join(available)}")
         return choice
     return available[0]
 
@@ -73,6 +77,9 @@ def torch_threads(threads: int):
 
 def pick_scale(device: str) -> str:
     """``VLMLAB_SCALE`` if set (must be 'ci' or 'full'), else 'full' on CUDA and 'ci' elsewhere."""
+    from .errors import device_kind
+
+    device_kind("device", device, available=False)
     forced = os.environ.get("VLMLAB_SCALE")
     if forced is not None and forced != "":
         if forced not in SCALES:
@@ -125,18 +132,21 @@ class Provenance:
 
 def provenance(device: str | None = None, scale: str | None = None) -> Provenance:
     """Describe this machine: device name and memory, torch/CUDA versions, scale and date."""
-    device = device or pick_device()
-    scale = scale or pick_scale(device)
+    from .errors import device_kind, one_of
+
+    device = pick_device() if device is None else device
+    kind = device_kind("device", device)  # 'mps' on Linux or 'cuda' without a GPU: refused here
+    scale = pick_scale(device) if scale is None else one_of("scale", scale, SCALES)
     try:
         import torch
         torch_version, cuda = torch.__version__.split("+")[0], torch.version.cuda
     except ImportError:
         torch, torch_version, cuda = None, None, None
     name, memory = f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)", None
-    if device == "cuda":
-        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+    if kind == "cuda":
+        props = torch.cuda.get_device_properties(device if ":" in device else torch.cuda.current_device())
         name, memory = props.name, int(props.total_memory)
-    elif device == "mps":
+    elif kind == "mps":
         name = "Apple GPU (mps)"
     else:
         try:
@@ -147,6 +157,6 @@ def provenance(device: str | None = None, scale: str | None = None) -> Provenanc
                 memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
             except (ValueError, OSError, AttributeError):
                 memory = None
-    threads = cpu_threads() if device == "cpu" else None  # what notebook.setup() applies
-    return Provenance(device, name, memory, scale, torch_version, cuda if device == "cuda" else None,
+    threads = cpu_threads() if kind == "cpu" else None  # what notebook.setup() applies
+    return Provenance(device, name, memory, scale, torch_version, cuda if kind == "cuda" else None,
                       platform.python_version(), _dt.date.today().isoformat(), threads)

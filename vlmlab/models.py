@@ -10,10 +10,9 @@ Real models' context windows live in :mod:`vlmlab.context_windows` (re-exported 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 from .context_windows import CONTEXT_WINDOWS, ContextWindow, list_context_windows  # noqa: F401
-from .errors import lookup, one_of, positive_int
+from .errors import flag, lookup, non_negative_int, one_of, optional_positive_int, positive_int
 
 FFN_KINDS = ("swiglu", "gelu")
 
@@ -27,6 +26,13 @@ class LMConfig:
     gated MLP with three matrices (gate, up, down); ``'gelu'`` a plain MLP with two.
     ``qkv_bias``/``o_bias`` mark biases on the attention projections (Qwen2 has q/k/v biases).
     ``d_head`` is only set when a model's head size is not ``d_model // n_heads``.
+
+    Mixture of experts: ``n_experts`` routed experts per MoE layer (1 = dense), of which a token
+    uses ``experts_per_token``, each an MLP of width ``d_expert`` (default ``d_ff``); a router of
+    ``d_model x n_experts``; optionally an always-on shared expert of width ``d_shared_expert``
+    (with a 1-wide gate when ``shared_expert_gate``, as Qwen-MoE); the first ``n_dense_layers``
+    layers keep a dense MLP of width ``d_ff`` (DeepSeek-MoE). ``params`` counts every expert,
+    ``active_params`` what one token uses (filled from the shapes' ratio when not given).
     """
 
     name: str
@@ -46,12 +52,37 @@ class LMConfig:
     o_bias: bool = False
     tied_embeddings: bool = False
     d_head: int | None = None
+    # mixture of experts (1 expert = a dense MLP of width d_ff)
+    n_experts: int = 1
+    experts_per_token: int = 1
+    d_expert: int | None = None
+    d_shared_expert: int = 0
+    n_dense_layers: int = 0
+    shared_expert_gate: bool = True
+    active_params: int | None = None
 
     def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__} {self.name!r}")
         for arg in ("n_layers", "d_model", "n_heads", "n_kv_heads", "d_ff", "vocab_size",
-                    "context_window", "params"):
+                    "context_window", "params", "n_experts", "experts_per_token"):
             positive_int(arg, getattr(self, arg))
+        for arg in ("d_shared_expert", "n_dense_layers"):
+            non_negative_int(arg, getattr(self, arg))
+        for arg in ("qkv_bias", "o_bias", "tied_embeddings", "shared_expert_gate"):
+            flag(arg, getattr(self, arg))
+        for arg in ("d_head", "d_expert", "active_params"):
+            optional_positive_int(arg, getattr(self, arg))
         one_of("ffn", self.ffn, FFN_KINDS)
+        if self.experts_per_token > self.n_experts:
+            raise ValueError(f"experts_per_token must be <= n_experts ({self.n_experts}), "
+                             f"got {self.experts_per_token}")
+        if self.n_dense_layers > self.n_layers:
+            raise ValueError(f"n_dense_layers must be <= n_layers ({self.n_layers}), got {self.n_dense_layers}")
+        if self.active_params is None:  # dense: every parameter is active
+            active = self.params if not self.is_moe else round(
+                self.params * self.active_param_count() / self.param_count())
+            object.__setattr__(self, "active_params", active)
         if self.n_heads % self.n_kv_heads:
             raise ValueError(f"n_heads ({self.n_heads}) must be a multiple of n_kv_heads "
                              f"({self.n_kv_heads}) for grouped-query attention")
@@ -79,23 +110,71 @@ class LMConfig:
         """Query heads that share one key/value head (1 = multi-head attention)."""
         return self.n_heads // self.n_kv_heads
 
-    def layer_param_count(self) -> int:
-        """Parameters of one decoder layer: attention, MLP and two RMSNorm weight vectors."""
+    @property
+    def is_moe(self) -> bool:
+        """True for a mixture-of-experts model (more than one routed expert per MoE layer)."""
+        return self.n_experts > 1
+
+    def _mlp_params(self, width: int) -> int:
+        return (3 if self.ffn == "swiglu" else 2) * self.d_model * width
+
+    def _moe_mlp_params(self, active: bool) -> int:
+        """One MoE layer's MLP: routed experts (all, or the ``experts_per_token`` a token uses),
+        the router (d_model x n_experts), and a shared expert with its 1-wide gate if any."""
+        d, width = self.d_model, self.d_expert or self.d_ff
+        routed = (self.experts_per_token if active else self.n_experts) * self._mlp_params(width)
+        shared = (self._mlp_params(self.d_shared_expert) + d * self.shared_expert_gate
+                  if self.d_shared_expert else 0)
+        return routed + d * self.n_experts + shared
+
+    def _attn_params(self) -> int:
         d, q, kv = self.d_model, self.q_dim, self.kv_dim
-        attn = d * q + 2 * d * kv + q * d
-        attn += (q + 2 * kv) * self.qkv_bias + d * self.o_bias
-        mlp = (3 if self.ffn == "swiglu" else 2) * d * self.d_ff
-        return attn + mlp + 2 * d
+        return d * q + 2 * d * kv + q * d + (q + 2 * kv) * self.qkv_bias + d * self.o_bias
+
+    def layer_param_count(self) -> int:
+        """Parameters of one decoder layer: attention, MLP and two RMSNorm weight vectors.
+
+        For a mixture of experts: a MoE layer (all experts, router, shared expert)."""
+        mlp = self._moe_mlp_params(False) if self.is_moe else self._mlp_params(self.d_ff)
+        return self._attn_params() + mlp + 2 * self.d_model
+
+    def mlp_params_per_token(self) -> float:
+        """MLP weights one token multiplies, averaged over the layers (FLOPs: 2 per weight).
+
+        Dense: ``m * d_model * d_ff`` (m = 3 for SwiGLU, 2 for GELU). Mixture of experts: the
+        ``experts_per_token`` routed experts, the router and the shared expert; the first
+        ``n_dense_layers`` layers use a dense MLP of width ``d_ff`` (DeepSeek-MoE)."""
+        if not self.is_moe:
+            return self._mlp_params(self.d_ff)
+        dense, moe = self.n_dense_layers, self.n_layers - self.n_dense_layers
+        total = dense * self._mlp_params(self.d_ff) + moe * self._moe_mlp_params(True)
+        return total / self.n_layers if total % self.n_layers else total // self.n_layers
+
+    def _count(self, active: bool) -> int:
+        embed = self.vocab_size * self.d_model
+        head = 0 if self.tied_embeddings else embed
+        per_layer = self._attn_params() + 2 * self.d_model
+        if self.is_moe:
+            dense, moe = self.n_dense_layers, self.n_layers - self.n_dense_layers
+            mlp = dense * self._mlp_params(self.d_ff) + moe * self._moe_mlp_params(active)
+        else:
+            mlp = self.n_layers * self._mlp_params(self.d_ff)
+        return embed + self.n_layers * per_layer + mlp + self.d_model + head
 
     def param_count(self) -> int:
-        """Parameters computed from the shapes (chapters 1 and 7).
+        """Parameters computed from the shapes (chapters 1 and 7); for a mixture of experts, all
+        experts (what must sit in memory).
 
         embeddings + layers + final norm + lm_head (absent when the embeddings are tied).
         Assumes RMSNorm (one weight vector per norm) and bias-free MLPs, as in every preset.
         """
-        embed = self.vocab_size * self.d_model
-        head = 0 if self.tied_embeddings else embed
-        return embed + self.n_layers * self.layer_param_count() + self.d_model + head
+        return self._count(active=False)
+
+    def active_param_count(self) -> int:
+        """Parameters one token uses: all of a dense model; for a mixture of experts only the
+        ``experts_per_token`` routed experts of each MoE layer (plus router and shared expert).
+        Mixtral-8x7B: 46.7 B total, 12.9 B active (Jiang et al. 2024, arXiv:2401.04088)."""
+        return self._count(active=True)
 
     def with_context(self, context_window: int) -> "LMConfig":
         """The same model with another context window (e.g. a long-context variant)."""
@@ -159,56 +238,14 @@ def list_lms() -> list[str]:
     return list(_PRESETS)
 
 
-def _get(cfg, key: str, default=None):
-    if isinstance(cfg, Mapping):
-        return cfg.get(key, default)
-    return getattr(cfg, key, default)
-
-
-_GATED_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "mixtral", "phi3",
-                "internlm2", "olmo", "olmo2", "granite", "cohere"}
-
-
 def from_hf_config(cfg, name: str | None = None, *, ffn: str | None = None,
                    context_window: int | None = None) -> LMConfig:
     """An :class:`LMConfig` from a transformers ``PretrainedConfig`` or its dict (chapters 1, 7).
 
-    Reads ``hidden_size``, ``num_hidden_layers``, ``num_attention_heads``,
-    ``num_key_value_heads`` (defaults to the number of heads), ``intermediate_size``,
-    ``vocab_size``, ``max_position_embeddings``, ``hidden_act``, ``tie_word_embeddings``
-    (default False, as in LlamaConfig), ``head_dim`` and ``attention_bias`` when present.
-    A VLM config's ``text_config`` is used when there is one. The FFN is gated ('swiglu')
-    for SiLU activations and for known gated families, else 'gelu'; pass ``ffn`` to override.
-    ``params`` is computed from the shapes, since a config publishes no count.
+    Dense decoders and mixtures of experts (``params`` all experts, ``active_params`` what a
+    token uses); configs it cannot price and a missing context window are refused. The rules are
+    in :func:`vlmlab.hf_config.from_hf_config`.
     """
-    text = _get(cfg, "text_config")
-    if text is not None:
-        cfg = text
-    if not isinstance(cfg, Mapping) and not hasattr(cfg, "hidden_size"):
-        raise TypeError(f"cfg must be a transformers PretrainedConfig or a dict with 'hidden_size', "
-                        f"got {type(cfg).__name__}")
-    missing = [k for k in ("hidden_size", "num_hidden_layers", "num_attention_heads",
-                           "intermediate_size", "vocab_size") if _get(cfg, k) is None]
-    if missing:
-        raise ValueError(f"cfg lacks {', '.join(missing)}; from_hf_config needs hidden_size, "
-                         f"num_hidden_layers, num_attention_heads, intermediate_size, vocab_size")
-    heads = _get(cfg, "num_attention_heads")
-    kv = _get(cfg, "num_key_value_heads") or heads
-    model_type = str(_get(cfg, "model_type", "") or "")
-    act = str(_get(cfg, "hidden_act", "silu") or "silu")
-    if ffn is None:
-        ffn = "swiglu" if (act in ("silu", "swish") or model_type in _GATED_TYPES) else "gelu"
-    d_head = _get(cfg, "head_dim")
-    if d_head is not None and d_head == _get(cfg, "hidden_size") // heads:
-        d_head = None
-    attn_bias = bool(_get(cfg, "attention_bias", False))
-    qkv_bias = attn_bias or model_type in ("qwen2", "qwen2_vl")
-    window = context_window or _get(cfg, "max_position_embeddings") or 2048
-    name = name or _get(cfg, "name_or_path") or _get(cfg, "_name_or_path") or model_type or "custom"
-    probe = LMConfig(name=str(name), n_layers=_get(cfg, "num_hidden_layers"),
-                     d_model=_get(cfg, "hidden_size"), n_heads=heads, n_kv_heads=kv,
-                     d_ff=_get(cfg, "intermediate_size"), ffn=ffn,
-                     vocab_size=_get(cfg, "vocab_size"), context_window=window, params=1,
-                     qkv_bias=qkv_bias, o_bias=attn_bias,
-                     tied_embeddings=bool(_get(cfg, "tie_word_embeddings", False)), d_head=d_head)
-    return replace(probe, params=probe.param_count())
+    from .hf_config import from_hf_config as read
+
+    return read(cfg, name, ffn=ffn, context_window=context_window)

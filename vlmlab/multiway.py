@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import non_negative_int, positive_int
+from .errors import flag, non_negative_int, positive_int, tensor
 from .units import Breakdown
 
 VISION, LANGUAGE, VL = 0, 1, 2
@@ -120,6 +120,7 @@ class MultiwayBlock(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, d_ff: int, vl_expert: bool = False):
         super().__init__()
+        flag("vl_expert", vl_expert)
         for arg, v in (("d_model", d_model), ("n_heads", n_heads), ("d_ff", d_ff)):
             positive_int(arg, v)
         if d_model % n_heads:
@@ -138,10 +139,13 @@ class MultiwayBlock(nn.Module):
         1 (language), any order; or ``n_vision``: the first ``n_vision`` tokens are the image, the
         rest text (BEiT-3's layout). ``n_vision`` routes by slicing, with no data-dependent
         branch, so a GPU never waits on the host; ``modality`` checks and masks (host syncs)."""
+        tensor("x", x, f"(batch, tokens, d_model={self.d_model})", rank=3, sizes={2: ("d_model", self.d_model)},
+               nonempty=(0, 1), floating=True)
         if (modality is None) == (n_vision is None):
             raise ValueError("pass exactly one of modality=(batch, tokens) or n_vision=int")
         if n_vision is not None:
             return self._forward_sliced(x, non_negative_int("n_vision", n_vision))
+        tensor("modality", modality, "(batch, tokens) or (tokens,)", rank=(1, 2))
         if modality.dim() == 1:
             modality = modality.expand(x.shape[0], -1)
         if modality.shape != x.shape[:2]:
@@ -196,6 +200,8 @@ class MultiwayTransformer(nn.Module):
 
     def __init__(self, cfg: MultiwayConfig):
         super().__init__()
+        if not isinstance(cfg, MultiwayConfig):
+            raise TypeError(f"cfg must be a MultiwayConfig (e.g. BEIT3_GIANT), got {type(cfg).__name__} {cfg!r}")
         self.cfg = cfg
         first_vl = cfg.n_layers - cfg.n_vl_layers
         self.blocks = nn.ModuleList(MultiwayBlock(cfg.d_model, cfg.n_heads, cfg.d_ff, vl_expert=i >= first_vl)
@@ -206,6 +212,14 @@ class MultiwayTransformer(nn.Module):
         parts = [p for p in (vision, text) if p is not None]
         if not parts:
             raise ValueError("pass vision=(batch, n_v, d_model), text=(batch, n_t, d_model) or both")
+        d = self.cfg.d_model
+        for name, p in (("vision", vision), ("text", text)):
+            if p is not None:
+                tensor(name, p, f"(batch, n_{name[0]}, d_model={d})", rank=3, sizes={2: ("d_model", d)},
+                       nonempty=(0, 1), floating=True)
+        if len(parts) == 2 and vision.shape[0] != text.shape[0]:
+            raise ValueError(f"vision and text must have the same batch, got shapes {tuple(vision.shape)} "
+                             f"and {tuple(text.shape)}")
         x = torch.cat(parts, dim=1)
         n_v = 0 if vision is None else vision.shape[1]
         for block in self.blocks:

@@ -11,11 +11,12 @@ No torch import at module level: the analytic part works without torch.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Mapping
 
-from .errors import lookup, positive_number
+from .errors import device_kind, lookup, non_negative_number, optional_positive_int, positive_int, positive_number
 
 __all__ = ["Ceilings", "DATASHEETS", "datasheet_for", "fast_dtype", "measure_ceilings", "predict_seconds",
            "ridge_point", "arithmetic_intensity", "roofline_figure"]
@@ -34,6 +35,16 @@ class Ceilings:
     dtype: str
     source: str
     memory_bytes: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__} {self.name!r}")
+        positive_number("matmul_flops_per_s", self.matmul_flops_per_s)
+        positive_number("bandwidth_bytes_per_s", self.bandwidth_bytes_per_s)
+        optional_positive_int("memory_bytes", self.memory_bytes)
+        if not math.isfinite(self.matmul_flops_per_s / self.bandwidth_bytes_per_s):
+            raise ValueError(f"matmul_flops_per_s / bandwidth_bytes_per_s must be finite (the ridge point), "
+                             f"got {self.matmul_flops_per_s!r} / {self.bandwidth_bytes_per_s!r}")
 
     @property
     def ridge_flops_per_byte(self) -> float:
@@ -79,17 +90,19 @@ DATASHEETS: dict[str, Ceilings] = {c.name: c for c in [
 ]}
 
 #: torch.cuda.get_device_name() patterns -> datasheet row (first match wins; NVL parts excluded).
+#: A model number must start a word: 'GH200' (Grace Hopper) is not an H200, nor 'GA100' an A100.
+_B = r"(?<![A-Z0-9])"
 _NAME_PATTERNS = [
     (r"\bT4\b", "T4"),
     (r"\bL4\b", "L4"),
-    (r"A100.*PCIE.*80|A100.*80.*PCIE", "A100-80GB-PCIe"),
-    (r"A100.*80", "A100-80GB"),
-    (r"A100", "A100-40GB"),
-    (r"H100.*NVL", None),
-    (r"H100.*PCIE", "H100-PCIe"),
-    (r"H100", "H100-SXM"),
-    (r"H200.*NVL", None),
-    (r"H200", "H200"),
+    (_B + r"A100.*PCIE.*80|" + _B + r"A100.*80.*PCIE", "A100-80GB-PCIe"),
+    (_B + r"A100.*80", "A100-80GB"),
+    (_B + r"A100\b", "A100-40GB"),
+    (_B + r"H100.*NVL", None),
+    (_B + r"H100.*PCIE", "H100-PCIe"),
+    (_B + r"H100\b", "H100-SXM"),
+    (_B + r"H200.*NVL", None),
+    (_B + r"H200\b", "H200"),
 ]
 
 
@@ -116,23 +129,32 @@ def get_datasheet(name: str) -> Ceilings:
     return lookup(name, DATASHEETS, what="datasheet")
 
 
+def _ceilings(c) -> "Ceilings":
+    if not isinstance(c, Ceilings):
+        raise TypeError(f"ceilings must be a roofline.Ceilings (e.g. DATASHEETS['H100-SXM'] or "
+                        f"measure_ceilings(device)), got {type(c).__name__} {c!r}")
+    return c
+
+
 def predict_seconds(flops: float, bytes_moved: float, ceilings: Ceilings) -> float:
     """Roofline lower bound on a kernel's time: ``max(flops / peak, bytes / bandwidth)`` seconds.
 
     Used by chapters 2, 4 and 7.
     """
-    if flops < 0 or bytes_moved < 0:
-        raise ValueError(f"flops and bytes_moved must be >= 0, got flops={flops!r}, bytes_moved={bytes_moved!r}")
+    non_negative_number("flops", flops)
+    non_negative_number("bytes_moved", bytes_moved)
+    _ceilings(ceilings)
     return max(flops / ceilings.matmul_flops_per_s, bytes_moved / ceilings.bandwidth_bytes_per_s)
 
 
 def ridge_point(ceilings: Ceilings) -> float:
     """FLOP per byte where compute and bandwidth roofs meet (``peak / bandwidth``). Chapter 4."""
-    return ceilings.ridge_flops_per_byte
+    return _ceilings(ceilings).ridge_flops_per_byte
 
 
 def arithmetic_intensity(flops: float, bytes_moved: float) -> float:
     """FLOP per byte moved. Chapter 4."""
+    non_negative_number("flops", flops)
     positive_number("bytes_moved", bytes_moved)
     return flops / bytes_moved
 
@@ -151,15 +173,17 @@ def fast_dtype(device: str, capability: tuple[int, int] | None = None) -> str:
     Full-scale chapters (2, 4, 5, 6, 7) run their models in this dtype and price them with its
     byte size; :func:`measure_ceilings` measures in it by default.
     """
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a str such as 'cuda' or 'cpu', got {type(device).__name__} {device!r}")
-    if device.split(":")[0] != "cuda":
+    kind = device_kind("device", device, available=False)
+    if kind == "cuda" and capability is None:
+        device_kind("device", device)  # the current GPU is queried: refuse clearly when there is none
+    if kind != "cuda":
         return "fp32"
     if capability is None:
         import torch
 
         capability = tuple(torch.cuda.get_device_capability(device))
-    if len(capability) != 2 or not all(isinstance(c, int) for c in capability):
+    if (not isinstance(capability, (tuple, list)) or len(capability) != 2
+            or not all(isinstance(c, int) and not isinstance(c, bool) for c in capability)):
         raise ValueError(f"capability must be a (major, minor) pair of ints, got {capability!r}")
     return "bf16" if tuple(capability) >= BF16_MIN_CAPABILITY else "fp16"
 
@@ -181,7 +205,9 @@ def measure_ceilings(device: str, dtype: str | None = None, seconds: float = 2.0
     from .units import dtype_bytes
 
     positive_number("seconds", seconds)
-    kind = device.split(":")[0]
+    kind = device_kind("device", device)
+    for arg, v in (("matmul_n", matmul_n), ("copy_bytes", copy_bytes)):
+        optional_positive_int(arg, v)
     dtype = dtype or fast_dtype(device)
     tdtype = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
               "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}.get(dtype)
@@ -194,6 +220,13 @@ def measure_ceilings(device: str, dtype: str | None = None, seconds: float = 2.0
     else:
         n = matmul_n or 1024
         copy_bytes = copy_bytes or 256 * 2**20  # larger than a server CPU's last-level cache
+    from .errors import check_fits
+
+    size = dtype_bytes(dtype)
+    check_fits(f"matmul_n={n:,} (three {n:,}x{n:,} {dtype} matrices)", 3 * n * n * size, device,
+               hint="pass a smaller matmul_n")
+    check_fits(f"copy_bytes={copy_bytes:,} (source and destination buffers)", 2 * copy_bytes, device,
+               hint="pass a smaller copy_bytes")
     a = torch.randn(n, n, device=device, dtype=tdtype)
     b = torch.randn(n, n, device=device, dtype=tdtype)
     out = torch.empty(n, n, device=device, dtype=tdtype)
@@ -232,6 +265,9 @@ def roofline_figure(ceilings: Ceilings, points: Iterable = (), datasheet: Ceilin
 
     from . import plot
 
+    _ceilings(ceilings)
+    if datasheet is not None:
+        _ceilings(datasheet)
     pts = [_as_point(p) for p in points]
     xs = [x for _, x, _ in pts] + [ceilings.ridge_flops_per_byte]
     if datasheet is not None:

@@ -18,11 +18,12 @@ the tensor bytes a call holds at its peak. Pure Python at import: torch is impor
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 from . import cost
-from .errors import non_negative_int, one_of, positive_int, positive_number
+from .errors import flag, non_negative_int, non_negative_number, one_of, positive_int, positive_number
 from .units import Breakdown, dtype_bytes
 
 ATTENTION = ("flash", "eager")
@@ -54,6 +55,7 @@ def memory_per_sequence(lm, tokens: int, dtype="fp16", *, activations: bool = Tr
     tokens = positive_int("tokens", tokens)
     one_of("attention", attention, ATTENTION)
     one_of("logits", logits, LOGITS)
+    flag("activations", activations)
     b = dtype_bytes(dtype)
     parts = {"kv_cache": cost.kv_cache_bytes(lm, tokens + non_negative_int("new_tokens", new_tokens), 1, dtype)}
     if activations:
@@ -75,8 +77,7 @@ def max_batch(lm, tokens: int, memory_bytes: float, dtype="fp16", *, reserve_byt
     ``logits``, ``new_tokens``). Returns 0 when not even one request fits.
     """
     positive_number("memory_bytes", memory_bytes)
-    if reserve_bytes < 0:
-        raise ValueError(f"reserve_bytes must be >= 0, got {reserve_bytes!r}")
+    non_negative_number("reserve_bytes", reserve_bytes)
     free = memory_bytes - cost.weight_bytes(lm, dtype) - reserve_bytes
     per = memory_per_sequence(lm, tokens, dtype, **per_sequence).total
     return max(0, int(free // per))
@@ -131,12 +132,65 @@ def batch_flops_bytes(lm, prompt_tokens: int, new_tokens: int, batch: int, dtype
     lm = cost._lm(lm)
     n, batch = positive_int("prompt_tokens", prompt_tokens), positive_int("batch", batch)
     non_negative_int("new_tokens", new_tokens)
+    if new_tokens > MAX_LISTED_STEPS:
+        raise ValueError(f"new_tokens must be at most {MAX_LISTED_STEPS:,} for a per-step list, got "
+                         f"{new_tokens:,}; serving_estimate prices any length in closed form")
+    pf, pb = _prefill(lm, n, batch, dtype)
+    steps = [_step(lm, n + i, batch, dtype) for i in range(new_tokens)]
+    return pf, pb, steps
+
+
+#: Longest generation :func:`batch_flops_bytes` lists step by step (one tuple per token).
+MAX_LISTED_STEPS = 100_000
+
+
+def _prefill(lm, n: int, batch: int, dtype):
     one = cost.prefill_bytes(lm, n, dtype, lm_head=False)
     pf = batch * (cost.model_prefill_flops(lm, n, causal=True, lm_head=False).total + cost.lm_head_flops(lm, 1))
-    pb = one["weights"] + batch * (one.total - one["weights"])
-    steps = [(cost.decode_step_flops(lm, n + i, batch).total, cost.decode_step_bytes(lm, n + i, batch, dtype).total)
-             for i in range(new_tokens)]
-    return pf, pb, steps
+    return pf, one["weights"] + batch * (one.total - one["weights"])
+
+
+def _step(lm, context: int, batch: int, dtype):
+    return (cost.decode_step_flops(lm, context, batch).total,
+            cost.decode_step_bytes(lm, context, batch, dtype).total)
+
+
+def _affine_sum(a0: float, a1: float, lo: int, hi: int) -> float:
+    """sum of a0 + a1 * c for c = lo .. hi - 1 (0 when hi <= lo)."""
+    count = max(0, hi - lo)
+    return count * a0 + a1 * count * (lo + hi - 1) / 2
+
+
+def decode_seconds(lm, prompt_tokens: int, new_tokens: int, batch: int, ceilings, dtype="bf16") -> float:
+    """Roofline time of ``new_tokens`` decode steps after a ``prompt_tokens`` prompt, in closed form.
+
+    Step ``i`` takes ``max(flops(c) / peak, bytes(c) / bandwidth)`` at context ``c = prompt + i``;
+    both are affine in ``c``, so their difference changes sign at most once and each side is an
+    arithmetic series: O(1) whatever ``new_tokens`` (chapter 7).
+    """
+    from .roofline import _ceilings
+
+    lm, c = cost._lm(lm), _ceilings(ceilings)
+    n, batch = positive_int("prompt_tokens", prompt_tokens), positive_int("batch", batch)
+    t = non_negative_int("new_tokens", new_tokens)
+    (f0, b0), (f1, b1) = _step(lm, n, batch, dtype), _step(lm, n + 1, batch, dtype)
+    P, B = c.matmul_flops_per_s, c.bandwidth_bytes_per_s
+    fs, bs = (f1 - f0) / P, (b1 - b0) / B                  # seconds per extra context token
+    fa, ba = f0 / P - fs * n, b0 / B - bs * n              # value at c = 0
+    lo, hi = n, n + t
+    d0, d1 = fa - ba, fs - bs                              # compute minus memory time: d0 + d1 c
+    if d1 == 0:
+        split = hi if d0 >= 0 else lo                      # one side throughout
+        compute_first = True
+    else:
+        root = -d0 / d1
+        split = min(hi, max(lo, math.ceil(root)))
+        compute_first = d1 < 0                             # compute-bound below the root
+    if compute_first:
+        first, second = (fa, fs), (ba, bs)
+    else:
+        first, second = (ba, bs), (fa, fs)
+    return _affine_sum(*first, lo, split) + _affine_sum(*second, split, hi)
 
 
 def serving_estimate(lm, prompt_tokens: int, new_tokens: int, batch: int, ceilings,
@@ -150,8 +204,8 @@ def serving_estimate(lm, prompt_tokens: int, new_tokens: int, batch: int, ceilin
     from .roofline import predict_seconds
 
     positive_number("dollars_per_hour", dollars_per_hour)
-    pf, pb, steps = batch_flops_bytes(lm, prompt_tokens, new_tokens, batch, dtype)
-    decode = sum(predict_seconds(f, b, ceilings) for f, b in steps)
+    decode = decode_seconds(lm, prompt_tokens, new_tokens, batch, ceilings, dtype)
+    pf, pb = _prefill(cost._lm(lm), prompt_tokens, batch, dtype)
     return ServingEstimate(batch, prompt_tokens, new_tokens, predict_seconds(pf, pb, ceilings), decode,
                            float(dollars_per_hour))
 
@@ -229,6 +283,11 @@ def grow_batch(try_batch: Callable[[int], object], *, is_oom: Callable[[BaseExce
     OOM is a data point, not a crash.
     """
     start, limit = positive_int("start", start), positive_int("limit", limit)
+    for arg, f in (("try_batch", try_batch), ("is_oom", is_oom)):
+        if not callable(f):
+            raise TypeError(f"{arg} must be callable, got {type(f).__name__} {f!r}")
+    if cleanup is not None and not callable(cleanup):
+        raise TypeError(f"cleanup must be callable or None, got {type(cleanup).__name__} {cleanup!r}")
     trials = []
 
     def attempt(b: int) -> bool:
@@ -265,5 +324,6 @@ def grow_batch(try_batch: Callable[[int], object], *, is_oom: Callable[[BaseExce
     return GrowResult(good, tuple(trials))
 
 
-__all__ = ["ANSWER_TOKENS", "memory_per_sequence", "max_batch", "ServingEstimate", "batch_flops_bytes", "serving_estimate",
+__all__ = ["ANSWER_TOKENS", "memory_per_sequence", "max_batch", "ServingEstimate", "batch_flops_bytes",
+           "decode_seconds", "serving_estimate",
            "live_peak_bytes", "GrowResult", "grow_batch"]

@@ -30,6 +30,12 @@ def dtype_bytes(dtype) -> float:
 
 
 def _scaled(value: float, steps: list[tuple[float, str]], digits: int) -> str:
+    from numbers import Integral, Real
+
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"value to format must be a number, got {type(value).__name__} {value!r}")
+    if isinstance(digits, bool) or not isinstance(digits, Integral) or digits < 0:
+        raise TypeError(f"digits must be an integer >= 0, got {type(digits).__name__} {digits!r}")
     for factor, unit in steps:
         if abs(value) >= factor:
             return f"{value / factor:,.{digits}f} {unit}"
@@ -67,16 +73,21 @@ def fmt_seconds(s: float, digits: int = 2) -> str:
 
 def fmt_count(n: float) -> str:
     """Thousands separators for integers, three significant digits otherwise."""
+    _scaled(n, [(1, "")], 0)  # checks the type
+    if n != n or n in (float("inf"), float("-inf")):
+        return str(n)
     return f"{n:,}" if float(n).is_integer() else f"{n:,.3g}"
 
 
 def fmt_ratio(x: float, digits: int = 1) -> str:
     """``fmt_ratio(6876.2) == '6,876.2×'``."""
+    _scaled(x, [(1, "")], digits)  # checks the types
     return f"{x:,.{digits}f}×"
 
 
 def fmt_percent(share: float, digits: int = 0) -> str:
     """A share as a percentage: ``fmt_percent(0.137) == '14%'``."""
+    _scaled(share, [(1, "")], digits)  # checks the types
     return f"{share:.{digits}%}"
 
 
@@ -91,6 +102,19 @@ class Breakdown:
     unit: str = ""
     label: str = ""
     meta: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self):
+        from numbers import Real
+
+        from .errors import number
+
+        if not isinstance(self.parts, Mapping):
+            raise TypeError(f"parts must be a mapping of part name -> number, got "
+                            f"{type(self.parts).__name__} {self.parts!r}")
+        for k, v in self.parts.items():
+            if isinstance(v, bool) or not isinstance(v, Real):
+                raise TypeError(f"parts[{k!r}] must be a number, got {type(v).__name__} {v!r}")
+            number(f"parts[{k!r}]", v)
 
     @property
     def total(self) -> float:
@@ -107,10 +131,18 @@ class Breakdown:
 
     def scaled(self, factor: float, label: str | None = None) -> "Breakdown":
         """Every part multiplied by ``factor`` (e.g. one layer times the number of layers)."""
+        from .errors import number
+
+        number("factor", factor)
         return Breakdown({k: v * factor for k, v in self.parts.items()}, self.unit,
                          self.label if label is None else label, self.meta)
 
     def __add__(self, other: "Breakdown") -> "Breakdown":
+        if not isinstance(other, Breakdown):
+            raise TypeError(f"other must be a Breakdown to add part by part, got {type(other).__name__} "
+                            f"{other!r}; to add a number, add it to .total")
+        if other.unit and self.unit and other.unit != self.unit:
+            raise ValueError(f"other must count the same unit ({self.unit!r}), got {other.unit!r}")
         keys = list(dict.fromkeys([*self.parts, *other.parts]))
         return Breakdown({k: self.parts.get(k, 0) + other.parts.get(k, 0) for k in keys},
                          self.unit, self.label, self.meta)

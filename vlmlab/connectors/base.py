@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..cost import attention_score_flops
-from ..errors import non_negative_int, positive_int
+from ..errors import non_negative_int, positive_int, tensor
 from ..units import Breakdown
 
 
@@ -62,6 +62,14 @@ class Connector(nn.Module):
 
     fusion = "sequence"
     cite = ""
+
+    def check_features(self, features, name: str = "features", d_in: int | None = None, label: str = "d_in"):
+        """Refuse anything but a non-empty float tensor (batch, tokens, d_in) at ``forward``'s entry,
+        with the expected shape in the message (instead of a matmul error deep inside torch)."""
+        d = self.d_in if d_in is None else d_in
+        expected = f"(batch, tokens, {label}={d})"
+        tensor(name, features, expected, rank=3, nonempty=(0, 1), floating=True)
+        return tensor(name, features, expected, sizes={2: (label, d)})
 
     def num_parameters(self) -> int:
         """Number of trainable scalars this connector adds."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..errors import flag, positive_int
 from .base import Connector, check_dims, linear_flops
 
 
@@ -18,6 +19,7 @@ class MLPProjector(Connector):
     def __init__(self, d_in: int = 1024, d_out: int = 4096, bias: bool = True):
         super().__init__()
         check_dims(d_in=d_in, d_out=d_out)
+        flag("bias", bias)
         self.d_in, self.d_out = d_in, d_out
         self.linear_1 = nn.Linear(d_in, d_out, bias=bias)
         self.act = nn.GELU()
@@ -25,11 +27,11 @@ class MLPProjector(Connector):
 
     def forward(self, features):
         """(batch, n_in, d_in) -> (batch, n_in, d_out)."""
-        return self.linear_2(self.act(self.linear_1(features)))
+        return self.linear_2(self.act(self.linear_1(self.check_features(features))))
 
     def output_tokens(self, n_in: int) -> int:
         """Tokens entering the LM: exactly ``n_in`` (a projector maps widths, not counts)."""
-        return n_in
+        return positive_int("n_in", n_in)
 
     def _flop_parts(self, n_in):
         return {"linear_1": linear_flops(n_in, self.d_in, self.d_out),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..errors import positive_int, tensor
 from .base import Connector, check_dims, linear_flops
 
 
@@ -26,9 +27,10 @@ class FuyuPatchEmbedding(Connector):
 
     def patchify(self, pixels):
         """(batch, channels, H, W) with H, W multiples of ``patch`` -> (batch, n_patches, d_in)."""
+        tensor("pixels", pixels, f"(batch, {self.channels}, H, W)", rank=4, floating=True)
         b, c, h, w = pixels.shape
         p = self.patch
-        if c != self.channels or h % p or w % p:
+        if c != self.channels or h % p or w % p or not (b and h and w):
             raise ValueError(f"pixels must be (batch, {self.channels}, H, W) with H and W multiples of "
                              f"{p}, got {tuple(pixels.shape)}")
         x = pixels.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1)
@@ -37,13 +39,15 @@ class FuyuPatchEmbedding(Connector):
     def forward(self, pixels_or_patches):
         """Pixels (batch, C, H, W) or flattened patches (batch, n, d_in) -> (batch, n, d_out)."""
         x = pixels_or_patches
+        tensor("pixels_or_patches", x, f"(batch, {self.channels}, H, W) or (batch, n, d_in={self.d_in})",
+               rank=(3, 4))
         if x.dim() == 4:
             x = self.patchify(x)
-        return self.vision_embed_tokens(x)
+        return self.vision_embed_tokens(self.check_features(x, "pixels_or_patches"))
 
     def output_tokens(self, n_in: int) -> int:
         """One token per pixel patch (the row newlines come from the LM's vocabulary, not from here)."""
-        return n_in
+        return positive_int("n_in", n_in)
 
     def _flop_parts(self, n_in):
         return {"vision_embed_tokens": linear_flops(n_in, self.d_in, self.d_out)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import one_of
+from ..errors import one_of, optional_positive_int, positive_int
 from .base import Connector, attention_flops, check_dims, linear_flops, sdpa
 
 
@@ -89,6 +89,7 @@ class PerceiverResampler(Connector):
         super().__init__()
         one_of("style", style, ["flamingo", "idefics2"])
         n_kv_heads = n_heads if (n_kv_heads is None or style == "flamingo") else n_kv_heads
+        optional_positive_int("d_in", d_in)
         check_dims(d_model=d_model, n_latents=n_latents, depth=depth, n_heads=n_heads, head_dim=head_dim,
                    n_kv_heads=n_kv_heads, ff_mult=ff_mult)
         if n_heads % n_kv_heads:
@@ -104,6 +105,7 @@ class PerceiverResampler(Connector):
 
     def forward(self, features):
         """(batch, n_in, d_in) -> (batch, n_latents, d_model)."""
+        self.check_features(features)
         context = features if self.proj_in is None else self.proj_in(features)
         x = self.latents.unsqueeze(0).expand(features.shape[0], -1, -1)
         for layer in self.layers:
@@ -111,7 +113,8 @@ class PerceiverResampler(Connector):
         return self.norm(x)
 
     def output_tokens(self, n_in: int) -> int:
-        """Tokens handed on: ``n_latents``, independent of ``n_in``."""
+        """Tokens handed on: ``n_latents``, independent of ``n_in`` (>= 1)."""
+        positive_int("n_in", n_in)
         return self.n_latents
 
     def _flop_parts(self, n_in):

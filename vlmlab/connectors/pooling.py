@@ -19,6 +19,16 @@ def _to_grid(features):
     return features.transpose(1, 2).reshape(b, d, side, side)
 
 
+def _pooled_tokens(n_in: int, k: int) -> int:
+    """k*k, refused when k exceeds the grid side: adaptive pooling would then repeat tokens and
+    hand the LM more than it was given."""
+    side = square_side("n_in", n_in)
+    if k > side:
+        raise ValueError(f"k must be <= the grid side ({side} for n_in={n_in}): pooling to {k}x{k} "
+                         f"would turn {n_in} tokens into {k * k}")
+    return k * k
+
+
 class AvgPoolProjector(Connector):
     """Adaptive average pooling of the side x side grid to ``k`` x ``k``, then a 2-layer MLP."""
 
@@ -32,13 +42,13 @@ class AvgPoolProjector(Connector):
 
     def forward(self, features):
         """(batch, side*side, d_in) -> (batch, k*k, d_out)."""
+        self.output_tokens(self.check_features(features).shape[1])
         x = F.adaptive_avg_pool2d(_to_grid(features), self.k).flatten(2).transpose(1, 2)
         return self.linear_2(F.gelu(self.linear_1(x)))
 
     def output_tokens(self, n_in: int) -> int:
-        """k*k tokens whatever the input grid (``n_in`` must be a square number)."""
-        square_side("n_in", n_in)
-        return self.k * self.k
+        """k*k tokens whatever the input grid (``n_in`` a square number, its side at least k)."""
+        return _pooled_tokens(n_in, self.k)
 
     def _flop_parts(self, n_in):
         m = self.output_tokens(n_in)
@@ -53,7 +63,7 @@ class CAbstractor(Connector):
 
     def __init__(self, d_in: int = 1024, d_out: int = 4096, k: int = 12, d_hidden: int | None = None):
         super().__init__()
-        d_hidden = d_hidden or d_in
+        d_hidden = d_in if d_hidden is None else d_hidden
         check_dims(d_in=d_in, d_out=d_out, k=k, d_hidden=d_hidden)
         self.d_in, self.d_out, self.k, self.d_hidden = d_in, d_out, k, d_hidden
         self.conv_1 = nn.Conv2d(d_in, d_hidden, 3, padding=1)
@@ -62,14 +72,14 @@ class CAbstractor(Connector):
 
     def forward(self, features):
         """(batch, side*side, d_in) -> (batch, k*k, d_out)."""
+        self.output_tokens(self.check_features(features).shape[1])
         x = F.gelu(self.conv_1(_to_grid(features)))
         x = F.gelu(self.conv_2(F.adaptive_avg_pool2d(x, self.k)))
         return self.linear_2(F.gelu(self.linear_1(x.flatten(2).transpose(1, 2))))
 
     def output_tokens(self, n_in: int) -> int:
-        """k*k tokens whatever the input grid (``n_in`` must be a square number)."""
-        square_side("n_in", n_in)
-        return self.k * self.k
+        """k*k tokens whatever the input grid (``n_in`` a square number, its side at least k)."""
+        return _pooled_tokens(n_in, self.k)
 
     def _flop_parts(self, n_in):
         m = self.output_tokens(n_in)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import optional_positive_int, positive_int
 from .base import Connector, attention_flops, check_dims, linear_flops, sdpa
 
 
@@ -64,6 +65,7 @@ class QFormer(Connector):
         super().__init__()
         check_dims(d_in=d_in, n_queries=n_queries, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
                    d_ff=d_ff, cross_every=cross_every)
+        optional_positive_int("d_out", d_out)
         if d_model % n_heads:
             raise ValueError(f"d_model must be a multiple of n_heads={n_heads}, got {d_model}")
         self.d_in, self.d_out, self.d_model, self.d_ff = d_in, d_out, d_model, d_ff
@@ -72,17 +74,19 @@ class QFormer(Connector):
         self.layernorm = nn.LayerNorm(d_model, eps=eps)
         self.layers = nn.ModuleList(_QFormerLayer(d_model, d_in, n_heads, d_ff, i % cross_every == 0, eps)
                                     for i in range(n_layers))
-        self.language_projection = nn.Linear(d_model, d_out) if d_out else None
+        self.language_projection = nn.Linear(d_model, d_out) if d_out is not None else None
 
     def forward(self, features):
         """(batch, n_in, d_in) image features -> (batch, n_queries, d_out or d_model)."""
+        self.check_features(features)
         x = self.layernorm(self.query_tokens.expand(features.shape[0], -1, -1))
         for layer in self.layers:
             x = layer(x, features)
         return x if self.language_projection is None else self.language_projection(x)
 
     def output_tokens(self, n_in: int) -> int:
-        """Tokens entering the LM: ``n_queries``, independent of ``n_in``."""
+        """Tokens entering the LM: ``n_queries``, independent of ``n_in`` (>= 1)."""
+        positive_int("n_in", n_in)
         return self.n_queries
 
     def _flop_parts(self, n_in):

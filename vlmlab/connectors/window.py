@@ -38,7 +38,7 @@ class WindowConcat(Connector):
 
     def forward(self, features):
         """(batch, s*s, d_in) -> (batch, (s/w)², d_out)."""
-        return self.window_proj(space_to_depth(features, self.w))
+        return self.window_proj(space_to_depth(self.check_features(features), self.w))
 
     def output_tokens(self, n_in: int) -> int:
         """n_in / w² tokens."""
@@ -67,7 +67,7 @@ class PixelShuffle(WindowConcat):
 
     def forward(self, features):
         """(batch, s*s, d_in) -> (batch, (s/w)², d_out)."""
-        x = self.layer_norm(space_to_depth(features, self.w))
+        x = self.layer_norm(space_to_depth(self.check_features(features), self.w))
         return self.linear_2(self.act(self.linear_1(x)))
 
     def _flop_parts(self, n_in):

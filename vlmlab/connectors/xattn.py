@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import positive_int
+from ..errors import optional_positive_int, positive_int, tensor
 from ..units import Breakdown
 from .base import Connector, attention_flops, check_dims, linear_flops, sdpa
 from .perceiver import FeedForward
@@ -31,8 +31,9 @@ class GatedCrossAttentionBlock(Connector):
     def __init__(self, d_model: int = 4096, d_visual: int = 1024, n_heads: int = 32, head_dim: int | None = None,
                  n_kv_heads: int | None = None, ff_mult: int = 4, ffn: str = "gelu"):
         super().__init__()
-        head_dim = head_dim or d_model // n_heads
-        n_kv_heads = n_kv_heads or n_heads
+        check_dims(d_model=d_model, n_heads=n_heads)
+        head_dim = d_model // n_heads if optional_positive_int("head_dim", head_dim) is None else head_dim
+        n_kv_heads = n_heads if optional_positive_int("n_kv_heads", n_kv_heads) is None else n_kv_heads
         check_dims(d_model=d_model, d_visual=d_visual, n_heads=n_heads, head_dim=head_dim,
                    n_kv_heads=n_kv_heads, ff_mult=ff_mult)
         if n_heads % n_kv_heads:
@@ -54,6 +55,7 @@ class GatedCrossAttentionBlock(Connector):
 
         Computed once per image and kept for every decode step (part of the KV cache).
         """
+        self.check_features(visual, "visual", self.d_visual, "d_visual")
         b, n, _ = visual.shape
         split = lambda t: t.view(b, n, self.n_kv_heads, self.head_dim).transpose(1, 2)
         return split(self.k_proj(visual)), split(self.v_proj(visual))
@@ -64,6 +66,10 @@ class GatedCrossAttentionBlock(Connector):
             if visual is None:
                 raise ValueError("GatedCrossAttentionBlock needs visual=(batch, n, d_visual) or kv=(k, v)")
             kv = self.visual_kv(visual)
+        tensor("x", x, f"(batch, n_text, d_model={self.d_model})", rank=3, sizes={2: ("d_model", self.d_model)},
+               nonempty=(0, 1), floating=True)
+        if kv[0].shape[0] not in (1, x.shape[0]):
+            raise ValueError(f"visual must have the batch of x ({x.shape[0]}), got {kv[0].shape[0]}")
         b, n, _ = x.shape
         q = self.q_proj(self.attn_norm(x)).view(b, n, self.n_heads, self.head_dim).transpose(1, 2)
         out = self.o_proj(sdpa(q, *kv).transpose(1, 2).reshape(b, n, -1))
@@ -72,6 +78,7 @@ class GatedCrossAttentionBlock(Connector):
 
     def output_tokens(self, n_in: int) -> int:
         """Tokens added to the LM's sequence: none (the LM reads the image by cross-attention)."""
+        positive_int("n_in", n_in)
         return 0
 
     def flops(self, n_in: int, batch: int = 1, n_text: int = 1, visual_kv: bool = True) -> Breakdown:

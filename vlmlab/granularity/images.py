@@ -18,7 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import lookup, positive_int
+from ..errors import at_most, check_fits, lookup, positive_int
+
+#: Largest ``size_px`` :func:`load_image` makes: 4,096 px is four times a SAM input; the resize
+#: holds a few float copies of size_px x size_px x 3 (400 MB at this size).
+MAX_SIZE_PX = 4096
 
 #: name -> (kind, where the pixels come from)
 IMAGES = {
@@ -57,7 +61,9 @@ def load_image(name: str, size_px: int = 336) -> Sample:
     """
     kind, source = lookup(name, IMAGES, what="image")
     name = next(k for k in IMAGES if IMAGES[k] == (kind, source))
-    size_px = positive_int("size_px", size_px, minimum=16)
+    size_px = at_most("size_px", positive_int("size_px", size_px, minimum=16), MAX_SIZE_PX,
+                      "granularity.images.MAX_SIZE_PX")
+    check_fits(f"load_image(size_px={size_px:,})", 4 * size_px * size_px * 3 * 8, "cpu")
     raw, source = _LOADERS[name](source)
     return Sample(name, kind, source, resize_square(raw, size_px))
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import positive_int
-from .redundancy import CLIP_MEAN, normalise, patchify, unpatchify
+from .redundancy import CLIP_MEAN, check_array, normalise, patchify, unpatchify
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def tome_merge(patches: np.ndarray, budget: int, layers: int | None = 24, metric
     vectors whose cosine decides the matching (default: CLIP-normalised pixels; ToMe uses the
     attention keys). Token values are size-weighted means of their patches.
     """
-    n = patches.shape[0]
+    n = check_array("patches", patches, "(N, D)", 2).shape[0]
     budget = check_budget(budget, n)
     if layers is not None:
         layers = positive_int("layers", layers)
@@ -128,7 +128,7 @@ def prune_by_variance(patches: np.ndarray, budget: int, summary: bool = False) -
     ``summary=True`` one token of the budget is spent on the mean of all dropped patches (they then
     own it), so the background keeps its average colour at the same token count.
     """
-    n = patches.shape[0]
+    n = check_array("patches", patches, "(N, D)", 2).shape[0]
     budget = check_budget(budget, n)
     keep = budget - 1 if summary and budget < n else budget
     if keep < 1:

@@ -13,6 +13,17 @@ import numpy as np
 
 from ..errors import positive_int
 
+
+def check_array(name: str, x, expected: str, ndim: int) -> np.ndarray:
+    """``x`` must be a non-empty numpy array of ``ndim`` dimensions with finite values (chapter 8)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of shape {expected}, got {type(x).__name__}")
+    if x.ndim != ndim or 0 in x.shape:
+        raise ValueError(f"{name} must be a non-empty array of shape {expected}, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
+        raise ValueError(f"{name} must hold finite numbers, got dtype {x.dtype} with NaN/inf or non-numbers")
+    return x
+
 #: CLIP's image-processor normalisation (openai/clip-vit-large-patch14 preprocessor_config.json).
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073])
 CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711])
@@ -25,8 +36,7 @@ def patchify(pixels: np.ndarray, patch_px: int) -> np.ndarray:
     stride-p convolution reads it up to a fixed permutation.
     """
     patch_px = positive_int("patch_px", patch_px)
-    if pixels.ndim != 3:
-        raise ValueError(f"pixels must be an (H, W, C) array, got shape {pixels.shape}")
+    check_array("pixels", pixels, "(H, W, C)", 3)
     h, w, c = pixels.shape
     if h % patch_px or w % patch_px:
         raise ValueError(f"patch_px={patch_px} must divide the image size {h}x{w} px; "
@@ -72,6 +82,12 @@ def neighbour_pairs(grid: tuple[int, int]) -> np.ndarray:
 
 def neighbour_cosine(vectors: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """Cosine similarity of every adjacent pair of token vectors (chapter 8)."""
+    check_array("vectors", vectors, "(rows*cols, D)", 2)
+    if not (isinstance(grid, (tuple, list)) and len(grid) == 2):
+        raise TypeError(f"grid must be a (rows, cols) pair, got {grid!r}")
+    rows, cols = positive_int("grid[0]", grid[0]), positive_int("grid[1]", grid[1])
+    if rows * cols != vectors.shape[0]:
+        raise ValueError(f"grid {rows} x {cols} must cover the {vectors.shape[0]} vectors, got {rows * cols} cells")
     pairs = neighbour_pairs(grid)
     return cosine(vectors[pairs[:, 0]], vectors[pairs[:, 1]])
 

@@ -18,7 +18,9 @@ from torch import nn
 
 from ..connectors.perceiver import RMSNorm
 from ..connectors.xattn import GatedCrossAttentionBlock
-from ..errors import non_negative_int, positive_int
+from ..errors import (check_fits, device_kind, non_negative_int, optional_positive_int, positive_int,
+                      positive_number, tensor)
+from ..models import LMConfig, get_lm
 from .cache import KVCache
 from .layers import DecoderLayer, rope_cos_sin
 
@@ -33,6 +35,8 @@ def allocate_on(device, dtype=None):
     (None keeps the default); it becomes torch's default dtype inside the block and the old one
     is restored afterwards. Used by chapters 5, 6 and 7.
     """
+    if not isinstance(device, torch.device) and device != "meta":
+        device_kind("device", device)  # 'mps' on Linux, 'cuda' without a GPU: refused here ('meta' below)
     before = torch.get_default_dtype()
     if dtype is not None:
         if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
@@ -51,14 +55,33 @@ class DecoderLM(nn.Module):
     ``xattn_every=k`` (k >= 1) puts a :class:`GatedCrossAttentionBlock` before layers k-1, 2k-1, ...,
     reading visual tokens of width ``d_visual`` (default: the LM width). Parameter and module names
     match transformers' ``LlamaForCausalLM`` (without its ``model.`` prefix).
+
+    Inputs are checked at the entry (token ids (batch, t) within the vocabulary, embeddings
+    (batch, t, d_model), visual tokens for the cross-attention layers only) and sequences longer
+    than ``context_window`` (default ``cfg.context_window``, the trained window) are refused; pass a
+    larger ``context_window`` to run past it on purpose. Weights that would not fit the memory left
+    on the device are refused before anything is allocated ("needs X GiB, Y GiB free").
     """
 
     def __init__(self, cfg, n_layers: int | None = None, xattn_every: int = 0, d_visual: int | None = None,
-                 rope_theta: float = 10000.0, eps: float = 1e-6):
+                 rope_theta: float = 10000.0, eps: float = 1e-6, context_window: int | None = None):
         super().__init__()
-        self.cfg, self.rope_theta = cfg, rope_theta
+        if isinstance(cfg, str):
+            cfg = get_lm(cfg)
+        if not isinstance(cfg, LMConfig):
+            raise TypeError(f"cfg must be a vlmlab.models.LMConfig or a preset name, got {type(cfg).__name__} {cfg!r}")
+        if cfg.is_moe:
+            raise ValueError(f"cfg {cfg.name!r} is a mixture of experts (n_experts={cfg.n_experts}); DecoderLM "
+                             "builds dense MLPs only")
+        self.cfg = cfg
+        self.rope_theta = positive_number("rope_theta", rope_theta)
+        positive_number("eps", eps)
         self.n_layers = positive_int("n_layers", n_layers if n_layers is not None else cfg.n_layers)
         self.xattn_every = non_negative_int("xattn_every", xattn_every)
+        optional_positive_int("d_visual", d_visual)
+        self.context_window = positive_int("context_window", cfg.context_window if context_window is None
+                                           else context_window)
+        self._check_weights_fit(d_visual or cfg.d_model)
         self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.layers = nn.ModuleList(DecoderLayer(cfg, eps) for _ in range(self.n_layers))
         self.norm = RMSNorm(cfg.d_model, eps)
@@ -67,6 +90,22 @@ class DecoderLM(nn.Module):
         self.cross_blocks = nn.ModuleList(
             GatedCrossAttentionBlock(cfg.d_model, d_visual or cfg.d_model, cfg.n_heads, cfg.head_dim,
                                      cfg.n_kv_heads) for _ in self.xattn_layers)
+
+    def _check_weights_fit(self, d_visual: int) -> None:
+        """Refuse, before allocating, weights larger than the free memory of the default device."""
+        from dataclasses import replace
+
+        device = torch.get_default_device()
+        if device.type == "meta":
+            return
+        cfg = replace(self.cfg, n_layers=self.n_layers)
+        d, q, kv = cfg.d_model, cfg.q_dim, cfg.kv_dim
+        n_cross = sum(1 for i in range(self.n_layers) if self.xattn_every and i % self.xattn_every == self.xattn_every - 1)
+        cross = 4 * d + 2 * d * q + 2 * d_visual * kv + 2 + 8 * d * d  # GatedCrossAttentionBlock, ff_mult 4
+        nbytes = (cfg.param_count() + n_cross * cross) * torch.tensor([], dtype=torch.get_default_dtype()).element_size()
+        check_fits(f"DecoderLM({cfg.name!r}, n_layers={self.n_layers}) weights in {torch.get_default_dtype()}",
+                   nbytes, str(device), hint="pass fewer n_layers, build on 'meta', or use a smaller dtype "
+                   "(with allocate_on(device, torch.bfloat16))")
 
     def num_parameters(self, cross_attention: bool = True) -> int:
         """Parameters, with or without the cross-attention blocks (chapter 5)."""
@@ -101,14 +140,44 @@ class DecoderLM(nn.Module):
             h = layer(h, cos, sin, cache, i, start)
         return h
 
-    def _inputs(self, input_ids, inputs_embeds):
+    def _check_ids(self, name: str, ids, expected: str = "(batch, tokens)", rank=2):
+        tensor(name, ids, expected, rank=rank, nonempty=range(rank), floating=False)
+        if ids.device.type == "cpu" and ids.numel():  # a range check elsewhere would sync the device
+            lo, hi = int(ids.min()), int(ids.max())
+            if lo < 0 or hi >= self.cfg.vocab_size:
+                raise ValueError(f"{name} must be token ids in [0, vocab_size={self.cfg.vocab_size}), got values "
+                                 f"from {lo} to {hi}")
+        return ids
+
+    def _inputs(self, input_ids, inputs_embeds, visual, new_tokens: int = 0):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids=(batch, t) or inputs_embeds=(batch, t, d_model)")
-        return self.embed(input_ids) if inputs_embeds is None else inputs_embeds
+        if inputs_embeds is None:
+            h = self.embed(self._check_ids("input_ids", input_ids))
+        else:
+            h = tensor("inputs_embeds", inputs_embeds, f"(batch, tokens, d_model={self.cfg.d_model})", rank=3,
+                       sizes={2: ("d_model", self.cfg.d_model)}, nonempty=(0, 1), floating=True)
+        t = h.shape[1]
+        if t + new_tokens > self.context_window:
+            extra = f" + max_new_tokens {new_tokens:,}" if new_tokens else ""
+            raise ValueError(f"sequence of {t:,} tokens{extra} exceeds the context window of {self.cfg.name!r} "
+                             f"({self.context_window:,} tokens); shorten it, or build DecoderLM(cfg, "
+                             f"context_window=...) to run past the trained window on purpose")
+        if visual is not None and not self.cross_blocks:
+            raise ValueError("visual was given but this DecoderLM has no cross-attention layers "
+                             "(xattn_every=0); concatenate the visual tokens into inputs_embeds instead")
+        if self.cross_blocks:
+            if visual is None:
+                raise ValueError("this DecoderLM has cross-attention layers; pass visual=(batch, n, d_visual)")
+            self.cross_blocks[0].check_features(visual, "visual", self.cross_blocks[0].d_visual, "d_visual")
+            if visual.shape[0] not in (1, h.shape[0]):
+                raise ValueError(f"visual must have the batch of the text ({h.shape[0]}), got shape "
+                                 f"{tuple(visual.shape)}")
+        return h
 
     def forward(self, input_ids=None, inputs_embeds=None, visual=None):
         """Logits (batch, t, vocab) of a full causal pass, without a cache."""
-        return self._logits(self._run(self._inputs(input_ids, inputs_embeds), 0, None, visual))
+        return self._logits(self._run(self._inputs(input_ids, inputs_embeds, visual), 0, None, visual))
 
     @torch.no_grad()
     def prefill(self, input_ids=None, inputs_embeds=None, visual=None, max_new_tokens: int = 16):
@@ -116,10 +185,14 @@ class DecoderLM(nn.Module):
 
         The cache is preallocated for the prompt plus ``max_new_tokens`` decode steps.
         """
-        h = self._inputs(input_ids, inputs_embeds)
+        new = non_negative_int("max_new_tokens", max_new_tokens)
+        h = self._inputs(input_ids, inputs_embeds, visual, new)
         b, t, _ = h.shape
-        cache = KVCache.allocate(self.n_layers, b, self.cfg.n_kv_heads,
-                                 t + non_negative_int("max_new_tokens", max_new_tokens), self.cfg.head_dim,
+        if h.device.type != "meta":
+            cache_bytes = 2 * self.n_layers * b * self.cfg.kv_dim * (t + new) * h.element_size()
+            check_fits(f"the KV cache for {t:,} + {new:,} tokens x batch {b}", cache_bytes, str(h.device),
+                       hint="lower max_new_tokens or the batch")
+        cache = KVCache.allocate(self.n_layers, b, self.cfg.n_kv_heads, t + new, self.cfg.head_dim,
                                  h.dtype, h.device)
         h = self._run(h, 0, cache, visual)
         cache.length = t
@@ -128,6 +201,13 @@ class DecoderLM(nn.Module):
     @torch.no_grad()
     def decode_step(self, token_ids, cache: KVCache):
         """One generated token per sequence (batch,) or (batch, 1) -> logits (batch, vocab)."""
+        if not isinstance(cache, KVCache):
+            raise TypeError(f"cache must be the KVCache that prefill returned, got {type(cache).__name__}")
+        tensor("token_ids", token_ids, "(batch,) or (batch, 1)", rank=(1, 2), floating=False)
+        batch = cache.k[0].shape[0]
+        if token_ids.numel() != batch or (token_ids.dim() == 2 and token_ids.shape[1] != 1):
+            raise ValueError(f"token_ids must hold one token per sequence of the cache (batch {batch}): shape ({batch},) or "
+                             f"({batch}, 1), got {tuple(token_ids.shape)}")
         token_ids = token_ids.reshape(-1, 1)
         h = self._run(self.embed(token_ids), cache.length, cache)
         cache.length += 1

@@ -18,6 +18,7 @@ from torch import nn
 from .. import connectors as C
 from .. import cost
 from ..serving import memory_per_sequence
+from ..errors import non_negative_int, positive_int
 from ..units import dtype_bytes
 from .model import DecoderLM, allocate_on
 
@@ -144,6 +145,9 @@ def predict(vlm: VLM, grid: int, image_px: int, n_text: int, dtype="fp32", max_n
     memory of prefill is modelled as the KV cache it allocates plus one layer's widest activations
     (``mlp_workspace`` of :func:`vlmlab.serving.memory_per_sequence`, chapter 7's measured model).
     """
+    for arg, v in (("grid", grid), ("image_px", image_px), ("n_text", n_text)):
+        positive_int(arg, v)
+    non_negative_int("max_new_tokens", max_new_tokens)
     cfg = replace(vlm.lm.cfg, n_layers=vlm.lm.n_layers)
     b = dtype_bytes(dtype)
     n_in = vlm.n_in(grid, image_px)
@@ -174,6 +178,8 @@ def predict(vlm: VLM, grid: int, image_px: int, n_text: int, dtype="fp32", max_n
 def make_inputs(vlm: VLM, grid: int, image_px: int, d_vision: int, n_text: int, device="cpu",
                 dtype=torch.float32, seed: int = 0):
     """Random vision features (batch 1, grid², d_vision) or padded pixels for Fuyu, and a prompt."""
+    for arg, v in (("grid", grid), ("image_px", image_px), ("d_vision", d_vision), ("n_text", n_text)):
+        positive_int(arg, v)
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, vlm.lm.cfg.vocab_size, (1, n_text), generator=g).to(device)
     if vlm.strategy.connector == "fuyu":

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import non_negative_int, one_of, positive_int, positive_number
+from ..errors import flag, non_negative_int, one_of, positive_int, positive_number
 from ..units import Breakdown, dtype_bytes
 
 
@@ -84,6 +84,7 @@ def softmax_attention_cost(n: int, head_dim: int, heads: int = 1, batch: int = 1
     kernel never writes the n×n matrix: it reads q, k, v and writes the output.
     """
     e = _check(n, head_dim, heads, batch, dtype)
+    flag("causal", causal)
     m = heads * batch
     pairs = n * (n + 1) / 2 if causal else n * n
     flops = Breakdown({"scores": 2 * pairs * head_dim * m, "weighted_sum": 2 * pairs * head_dim * m},
@@ -208,8 +209,12 @@ def vision_attention_cost(text_before: int, n_images: int, tokens_per_image: int
     mask keeps (what a block-sparse kernel does for whole blocks).
     """
     one_of("kernel", kernel, VISION_KERNELS)
-    e = _check(max(1, text_before + text_after + n_images * tokens_per_image), head_dim, heads, 1, dtype)
+    attention_pairs(text_before, n_images, tokens_per_image, text_after, cut=False)  # checks the counts
     n = text_before + n_images * tokens_per_image + text_after
+    if n == 0:
+        raise ValueError("text_before + n_images * tokens_per_image + text_after must be >= 1: the layout "
+                         "holds no tokens")
+    e = _check(n, head_dim, heads, 1, dtype)
     if kernel == "full":
         pairs = attention_pairs(text_before, n_images, tokens_per_image, text_after, cut=False)
     elif kernel == "dense_mask":

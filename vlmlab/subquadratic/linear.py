@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import one_of, positive_int
+from ..errors import non_negative_number, one_of, positive_int
 
 FORMS = ("parallel", "recurrent", "chunked")
 
@@ -29,7 +29,9 @@ def elu_feature_map(x: torch.Tensor) -> torch.Tensor:
 
 def _check_qkv(q, k, v):
     for name, t in (("q", q), ("k", k), ("v", v)):
-        if not isinstance(t, torch.Tensor) or t.dim() != 4:
+        if isinstance(t, torch.Tensor) and not t.dtype.is_floating_point:
+            raise TypeError(f"{name} must be a floating-point tensor (batch, heads, tokens, dim); got {t.dtype}")
+        if not isinstance(t, torch.Tensor) or t.dim() != 4 or 0 in t.shape:
             got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
             raise ValueError(f"{name} must be a 4-D tensor (batch, heads, tokens, dim); got {got}")
     if q.shape != k.shape or q.shape[:3] != v.shape[:3]:
@@ -45,6 +47,7 @@ def linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, form:
     """
     _check_qkv(q, k, v)
     one_of("form", form, FORMS)
+    non_negative_number("eps", eps)
     fq, fk = elu_feature_map(q), elu_feature_map(k)
     if form == "parallel":
         state = torch.einsum("bhnd,bhne->bhnde", fk, v).cumsum(2)       # S_i for every i

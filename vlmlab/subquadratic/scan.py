@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import one_of, positive_int
+from ..errors import one_of, positive_int, tensor
 
 FORMS = ("sequential", "parallel")
 
@@ -34,6 +34,11 @@ def discretize(delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, x: torch.T
 
 
 def _check(x, delta, A, B, C, values: bool = True):
+    for name, t, shape in (("x", x, "(batch, length, d_inner)"), ("delta", delta, "(batch, length, d_inner)"),
+                           ("A", A, "(d_inner, d_state)"), ("B", B, "(batch, length, d_state)"),
+                           ("C", C, "(batch, length, d_state)")):
+        tensor(name, t, shape, floating=True)
+    tensor("x", x, "(batch, length, d_inner)", rank=3, nonempty=(0, 1, 2))
     if x.dim() != 3 or delta.shape != x.shape:
         raise ValueError(f"x and delta must be (batch, length, d_inner) of the same shape; "
                          f"got x {tuple(x.shape)}, delta {tuple(delta.shape)}")

@@ -29,6 +29,9 @@ def _options(preset: TokenPreset, opts: Mapping, allowed: Mapping[str, object]) 
                 raise TypeError(f"{k} must be True or False, got {type(v).__name__} {v!r}")
         elif isinstance(allowed[k], int):
             errors.positive_int(k, v)
+    if "max_tiles" in opts:
+        errors.at_most("max_tiles", opts["max_tiles"], g.MAX_TILES,
+                       "tokens.grid.MAX_TILES; real processors use at most 40")
     return out
 
 
