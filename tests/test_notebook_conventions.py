@@ -6,12 +6,20 @@ is ``git+`` + ``repository.url`` from _config.yml; the notebook is listed in _to
 cell was executed, in order, in one fresh kernel (counts 1, 2, 3, ...); its set-up cell
 recorded its provenance and the runner its cell timings; book/provenance.md matches what the notebooks recorded; and the built page's "Open in
 Colab" launch link points at the notebook's real path on the repository's branch.
+
+Fast source-level guards for the page as a reader sees it (issue 13; tests/test_browser.py checks
+the rendered pages): no glue role wrapped in backticks; code shown in the book fits 77 characters;
+no cell ends in a bare ``glue(...)``; no widget or progress-bar output is left for the page to
+show; figures are drawn at about the column's width with their dpi recorded; each chapter opens
+with a key-results box of glued numbers; no words about how the book was made.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import struct
 import sys
 import textwrap
 from pathlib import Path
@@ -155,3 +163,117 @@ def test_colab_links_point_at_the_notebooks():
         assert links == {expected}, f"{path.name}: Colab links {links}, expected {expected}"
         target = links.pop().split(f"/blob/{branch}/", 1)[1]
         assert (ROOT / target).is_file()
+
+
+# --- the page as a reader sees it (issue 13) -------------------------------------------------
+
+CODE_WIDTH = 77  # characters of code at the theme's code font in a 1280-px window
+MAX_FIGURE_IN = 8.0  # drawn width; the column shows ~7 in at ~98 CSS px per inch
+GLUE_IN_BACKTICKS = re.compile(r"`\{glue(:\w+)?\}`[^`]*``")
+PROGRESS_TEXT = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\[\d+:\d\d<")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+MAKING_OF = re.compile(r"\b(the|this) (issue|session) (that|which) (planned|asked|set)|"
+                       r"\bas the (issue|session) (set|asked|planned)|\bno network\b|"
+                       r"\bwhile writing\b(?!\s+\w)|\bcould not be (read|opened|fetched) (at the vendor|while)",
+                       re.I)
+
+
+def _tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _markdown(nb: dict) -> list[str]:
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+
+
+def _png_inches(b64: str) -> float | None:
+    data = base64.b64decode(b64)
+    width = struct.unpack(">I", data[16:20])[0]
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"pHYs":
+            x_per_m, _, unit = struct.unpack(">IIB", data[pos + 8:pos + 17])
+            return width / (x_per_m * 0.0254) if unit == 1 else None
+        if kind == b"IDAT":
+            return None
+        pos += 12 + length
+    return None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_glue_role_in_backticks(path):
+    """``\x60{glue:text}\x60key\x60\x60`` renders as literal code, not as the number."""
+    bad = [m.group(0) for text in _markdown(_read(path)) for m in GLUE_IN_BACKTICKS.finditer(text)]
+    assert not bad, f"{path.name}: glue roles inside backticks: {bad}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_shown_code_fits_the_column(path):
+    """Code the book shows (cells not tagged remove-input) has lines of at most 77 characters."""
+    long = [(i, len(line), line.strip()[:50]) for i, cell in enumerate(_code_cells(_read(path)))
+            if "remove-input" not in _tags(cell)
+            for line in "".join(cell["source"]).splitlines() if len(line) > CODE_WIDTH]
+    assert not long, f"{path.name}: code lines over {CODE_WIDTH} characters (cell, length, start): {long}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_cell_ends_in_a_bare_glue(path):
+    """A last line ``glue(...)`` displays the glued string in the book: write ``_ = glue(...)``."""
+    bad = []
+    for i, cell in enumerate(_code_cells(_read(path))):
+        lines = [line for line in "".join(cell["source"]).splitlines() if line.strip()]
+        last_line = next((line for line in reversed(lines) if not line.startswith((" ", ")", "#"))), "")
+        if last_line.split(";")[-1].strip().startswith("glue("):
+            bad.append(i)
+    assert not bad, f"{path.name}: code cells {bad} (0-based) end in a bare glue(...)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_widget_or_progress_output_reaches_the_page(path):
+    """A static page has no kernel: widget views and frozen tqdm bars are only allowed in cells
+    whose output the book removes (tag remove-output)."""
+    bad = []
+    for i, cell in enumerate(_code_cells(_read(path))):
+        if "remove-output" in _tags(cell):
+            continue
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            if WIDGET_MIME in out.get("data", {}) or PROGRESS_TEXT.search(text):
+                bad.append((i, text.strip()[:60]))
+    assert not bad, f"{path.name}: widget or progress-bar outputs (cell, text): {bad}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_figures_are_drawn_at_the_column_width(path):
+    """Figures are drawn about 7 in wide (stack panels rather than widen) and record their dpi,
+    so the page shows them at full size with labels of at least 10 px."""
+    bad = []
+    for i, cell in enumerate(_code_cells(_read(path))):
+        for out in cell.get("outputs", []):
+            png = out.get("data", {}).get("image/png")
+            if png:
+                inches = _png_inches(png if isinstance(png, str) else "".join(png))
+                if inches is None or inches > MAX_FIGURE_IN:
+                    bad.append((i, None if inches is None else round(inches, 1)))
+    assert not bad, f"{path.name}: figures without dpi or wider than {MAX_FIGURE_IN} in (cell, inches): {bad}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_chapter_opens_with_glued_key_results(path):
+    """Right after the title: what the chapter asks, then a key-results box of glued numbers."""
+    first = "".join(_read(path)["cells"][0]["source"])
+    box = re.search(r"```\{admonition\} Key results\n(.*?)```", first, re.S)
+    assert box, f"{path.name}: the title cell has no ```{{admonition}} Key results box"
+    assert "{glue:text}" in box.group(1), f"{path.name}: the key results quote no glued number"
+    prose = re.sub(r"\{glue:text\}`[^`]+`|\{cite:\w}`[^`]+`|`[^`]*`", "", box.group(1))
+    typed = re.findall(r"(?<![\w.-])\d[\d,.]*(?:\s?(?:%|×|x\b|GB|GiB|MB|tokens))", prose)
+    assert not typed, f"{path.name}: numbers typed in the key results instead of glued: {typed}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_words_about_how_the_book_was_made(path):
+    nb = _read(path)
+    texts = _markdown(nb) + ["".join(c["source"]) for c in _code_cells(nb)]
+    bad = [m.group(0) for text in texts for m in MAKING_OF.finditer(text)]
+    assert not bad, f"{path.name}: {bad}"

@@ -12,10 +12,16 @@ from typing import Sequence
 #: Okabe–Ito palette: distinguishable with the common forms of colour blindness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
+#: Width of the book's text column in inches: a figure drawn this wide is shown at about 98 CSS
+#: pixels per inch in a 1280-px window, so an 8-pt label is 11 px tall on screen.
+COLUMN_IN = 7.0
+
 STYLE = {
-    "figure.figsize": (7.0, 4.2),
-    "figure.dpi": 100,
-    "savefig.dpi": 150,
+    "figure.figsize": (COLUMN_IN, 4.2),
+    # 144 dpi: a 7-inch figure is a 1008-px PNG, sharp when the page shows it ~690 px wide on a
+    # 1.5x (HiDPI) screen; the dpi is written into the PNG (the browser test reads it back).
+    "figure.dpi": 144,
+    "savefig.dpi": 144,
     "axes.prop_cycle": None,  # filled in by use_style
     "axes.grid": True,
     "grid.alpha": 0.3,
@@ -25,6 +31,8 @@ STYLE = {
     "axes.titleweight": "bold",
     "axes.labelsize": 10,
     "legend.fontsize": 8.5,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
     "legend.frameon": False,
     "lines.linewidth": 1.8,
     "lines.markersize": 5,
@@ -41,12 +49,26 @@ def use_style() -> None:
 
 def figure(title: str, xlabel: str, ylabel: str, *, log: str = "", ncols: int = 1,
            figsize: tuple[float, float] | None = None):
-    """A new figure in the book's style; ``log`` is '', 'x', 'y' or 'xy'. Returns (fig, ax)."""
+    """A new figure in the book's style; ``log`` is '', 'x', 'y' or 'xy'. Returns (fig, ax).
+
+    ``ncols`` panels are laid out at most two to a row, the column's width (``COLUMN_IN``) wide
+    and stacked: squeezing more side by side would shrink their labels below a readable size.
+    With ``ncols > 1`` the second value is a flat array of the ``ncols`` axes.
+    """
     import matplotlib.pyplot as plt
 
     use_style()
-    fig, axes = plt.subplots(1, ncols, figsize=figsize or (7.0 * (1 if ncols == 1 else 0.62 * ncols), 4.2),
-                             constrained_layout=True)
+    if ncols < 1:
+        raise ValueError(f"ncols must be a positive number of panels, got {ncols!r}")
+    cols = min(ncols, 2)
+    rows = -(-ncols // cols)
+    default = (COLUMN_IN, 4.2) if ncols == 1 else (COLUMN_IN, 3.3 * rows + 0.4)
+    fig, grid = plt.subplots(rows, cols, figsize=figsize or default, constrained_layout=True,
+                             squeeze=False)
+    flat = grid.ravel()
+    for extra in flat[ncols:]:
+        extra.remove()
+    axes = flat[0] if ncols == 1 else flat[:ncols]
     for ax in (axes if ncols > 1 else [axes]):
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -54,11 +76,24 @@ def figure(title: str, xlabel: str, ylabel: str, *, log: str = "", ncols: int = 
             ax.set_xscale("log", base=2)
         if "y" in log:
             ax.set_yscale("log")
+    title = wrap_title(title, fig.get_figwidth())
     if ncols == 1:
         axes.set_title(title)
     else:
         fig.suptitle(title, fontweight="bold", fontsize=11)
     return fig, axes
+
+
+def wrap_title(title: str, width_in: float = COLUMN_IN, fontsize: float = 11) -> str:
+    """``title`` broken into lines that fit ``width_in`` inches at ``fontsize`` points (bold).
+
+    A title wider than its figure widens the saved PNG (tight bounding box), and the page then
+    shrinks the whole figure, labels included; so a long finding goes on two lines instead.
+    """
+    import textwrap
+
+    chars = max(20, int(width_in * 72 / (fontsize * 0.64)))
+    return "\n".join("\n".join(textwrap.wrap(line, chars)) or line for line in title.split("\n"))
 
 
 def color(i: int) -> str:
@@ -95,4 +130,4 @@ def device_note(fig_or_ax, text: str) -> None:
     """Write which device (and scale) produced a measured figure, in its lower-right corner."""
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     # supxlabel, unlike fig.text, is given room by the constrained layout: it never hides an axis label
-    fig.supxlabel(text, x=0.995, ha="right", fontsize=7, color="#555555")
+    fig.supxlabel(text, x=0.995, ha="right", fontsize=8, color="#555555")
