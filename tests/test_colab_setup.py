@@ -1,6 +1,6 @@
 """The Colab set-up path (issue 6): every notebook runs where only what Colab ships is installed.
 
-A virtual environment holding only torch, numpy, matplotlib and ipykernel (``.venv-colab/``,
+A virtual environment holding only torch, numpy, matplotlib, ipykernel, transformers and pillow (``.venv-colab/``,
 built once and cached; delete it to rebuild) stands in for Colab. Each notebook gets a fresh,
 empty environment layered on top of it (a venv whose ``.pth`` file adds the cached one's
 site-packages), so vlmlab is not importable when the notebook starts: its own first cell must
@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 COLAB_VENV = ROOT / ".venv-colab"
 # What Colab ships that the book relies on; torch==2.13.0 takes the CPU wheel on this machine's disk.
-COLAB_PACKAGES = ["torch==2.13.0", "numpy", "matplotlib", "ipykernel"]
+# transformers and pillow: Colab ships both; chapter 12 builds transformers' own VLMs.
+COLAB_PACKAGES = ["torch==2.13.0", "numpy", "matplotlib", "ipykernel", "transformers", "pillow"]
 STAMP = COLAB_VENV / ".colab-packages"
 CONSTRAINTS = COLAB_VENV / "constraints.txt"
 CELL_TIMEOUT_S = 600
