@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ def run(*args):
 
 
 def test_console_script_points_at_main():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     module, _, func = scripts["vlmlab"].partition(":")
     assert getattr(importlib.import_module(module), func) is main

@@ -15,7 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from vlmlab.notebook import provenance_page  # noqa: E402
-from vlmlab.notebook import setup  # noqa: E402
+# not `setup`: pytest < 8.1 would call a module-level `setup(module)` as a nose-style fixture
+from vlmlab.notebook import setup as notebook_setup  # noqa: E402
 
 H100 = {"device": "cuda", "device_name": "NVIDIA H100 80GB HBM3", "device_memory_bytes": 80 * 2**30,
         "scale": "full", "torch": "2.11.0", "cuda": "12.8", "python": "3.12.1", "date": "2026-11-27"}
@@ -76,7 +77,7 @@ def test_provenance_page_needs_a_toc(tmp_path):
 
 
 def test_setup_outside_a_notebook_prints(capsys):
-    run = setup(device="cpu", scale="ci")
+    run = notebook_setup(device="cpu", scale="ci")
     out = capsys.readouterr().out
     assert out.startswith("device   CPU") and "scale    ci" in out and run.scale == "ci"
 
@@ -156,9 +157,9 @@ def test_page_lists_the_sizes_at_each_scale(tmp_path):
 def test_setup_records_vlmlab_version_and_commit():
     """The version is pyproject's; the commit is the checkout's HEAD (asked of git here)."""
     import subprocess
-    import tomllib
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
-    run = setup(device="cpu", scale="ci", quiet=True)
+    run = notebook_setup(device="cpu", scale="ci", quiet=True)
     extra = run.provenance.as_dict()["extra"]
     assert extra["vlmlab"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     if (ROOT / ".git").exists():

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
-from ..device import Provenance, cpu_threads, pick_device, pick_scale, provenance
+from ..device import SCALES, Provenance, cpu_threads, pick_device, pick_scale, provenance
+from ..errors import one_of
 from .provenance_page import OUTPUT_KEY
 
 
@@ -25,6 +26,9 @@ class Run:
     device: str
     scale: str
     provenance: Provenance
+
+    def __post_init__(self):
+        one_of("scale", self.scale, SCALES)
 
     def pick(self, *, ci, full):
         """The value for this run's scale: ``run.pick(ci=[256, 512], full=[1024, 4096, 16384])``."""
