@@ -172,16 +172,18 @@ def attention_inputs(batch: int, heads: int, n: int, head_dim: int, *, device: s
 
 
 def available_backends(device: str = "cpu", dtype="fp32", *, heads: int = 8, head_dim: int = 64,
-                       n: int = 256, batch: int = 1, causal: bool = False, n_q: int | None = None) -> list[str]:
+                       n: int = 256, batch: int = 1, causal: bool = False, n_q: int | None = None,
+                       kv_heads: int | None = None) -> list[str]:
     """The SDPA backends that run here for this shape and dtype (tried once, warnings silenced).
 
     ``n`` is the key/value length and ``n_q`` the query length (default ``n``; ``n_q=1`` is a
-    decode step). A backend that cannot serve the call raises 'No available kernel' (after
-    warning why); such a backend is left out. Used by chapters 2 and 4.
+    decode step); ``kv_heads`` below ``heads`` is grouped-query attention, which some backends of
+    some torch releases cannot serve. A backend that cannot serve the call raises 'No available
+    kernel' (after warning why); such a backend is left out. Used by chapters 2 and 4.
     """
     n_q = n if n_q is None else positive_int("n_q", n_q)
     q, _, _ = attention_inputs(batch, heads, n_q, head_dim, device=device, dtype=dtype)
-    _, k, v = attention_inputs(batch, heads, n, head_dim, device=device, dtype=dtype)
+    _, k, v = attention_inputs(batch, heads, n, head_dim, device=device, dtype=dtype, kv_heads=kv_heads)
     ok = []
     for name in BACKENDS:
         try:

@@ -95,7 +95,7 @@ class DecoderLM(nn.Module):
         """Refuse, before allocating, weights larger than the free memory of the default device."""
         from dataclasses import replace
 
-        device = torch.get_default_device()
+        device = torch.empty(0).device  # honours `with torch.device(...)` in every torch >= 2.6
         if device.type == "meta":
             return
         cfg = replace(self.cfg, n_layers=self.n_layers)
