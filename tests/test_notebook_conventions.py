@@ -140,7 +140,8 @@ def test_provenance_recorded(path):
 def test_provenance_page_is_current():
     page = ROOT / provenance_page.PAGE
     chapters = [provenance_page.read_chapter(p) for p in provenance_page.toc_notebooks(ROOT)]
-    chapters = [provenance_page.ChapterProvenance(c.path.relative_to(ROOT), c.title, c.provenance, c.seconds)
+    chapters = [provenance_page.ChapterProvenance(c.path.relative_to(ROOT), c.title, c.provenance, c.seconds,
+                                                  c.picks)
                 for c in chapters]
     assert page.is_file() and page.read_text(encoding="utf-8") == provenance_page.render(chapters), (
         "book/provenance.md is stale: run `.venv/bin/python -m vlmlab.provenance_page`")
