@@ -7,9 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NB     ?= notebooks/*.ipynb
 CHROMIUM ?= /usr/bin/chromium
-SLOW_TESTS := --ignore=tests/test_browser.py --ignore=tests/test_colab_setup.py
+SLOW_TESTS := --ignore=tests/test_browser.py --ignore=tests/test_colab_setup.py --ignore=tests/test_calculator_page.py
 
-.PHONY: venv lock test-latest test-floor book test test-fast test-browser browser-deps provenance execute lab clean
+.PHONY: venv lock test-latest test-floor book test test-fast test-browser browser-deps provenance execute lab clean mutation
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,9 +57,16 @@ test: $(STAMP) browser-deps
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(SLOW_TESTS)
 
+## mutation testing of the analytic core (slow, not part of CI): mutmut 3 with setup.cfg's
+## [mutmut] section, 2 workers; report in _build/mutation/report.md (rm -rf mutants for a fresh run)
+mutation: $(STAMP)
+	@test -x $(BIN)/mutmut || { echo "mutmut is missing: $(BIN)/pip install mutmut (3.x)"; exit 1; }
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/python tools/mutation_report.py --mutants mutants --out _build/mutation/report.md
+
 ## the rendered book in headless Chromium (builds it first when stale); screenshots in _build/screenshots
 test-browser: $(STAMP) browser-deps
-	$(BIN)/python -m pytest tests/test_browser.py -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests/test_browser.py tests/test_calculator_page.py -q -p no:cacheprovider
 
 ## what the browser test needs beside requirements.txt: Debian's chromium (apt-get, only when missing)
 browser-deps: $(STAMP)

@@ -64,3 +64,49 @@ def test_turns_are_monotone_in_image_tokens(window, images, per_turn):
         return
     assert dialogue_turns(window, images, per_turn) >= dialogue_turns(window, images + per_turn, per_turn)
     assert dialogue_turns(window, images, per_turn) == dialogue_turns(window, images + per_turn, per_turn) + 1
+
+
+# --- brute force over every small case, exact fits (remainder 0) included ---------------------
+def _most(window, used, per):
+    """The largest k with used + k * per <= window, by counting up one at a time."""
+    k = 0
+    while used + (k + 1) * per <= window:
+        k += 1
+    return k
+
+
+def test_budgets_equal_brute_force_on_every_small_case():
+    for window in range(1, 41):
+        for per in range(1, 13):
+            for used in range(0, window + 1):
+                assert images_that_fit(window, per, used) == _most(window, used, per)
+                assert dialogue_turns(window, used, per) == _most(window, used, per)
+            for n in range(0, window // per + 1):
+                assert text_tokens_left(window, n, per) == window - sum([per] * n)
+            with pytest.raises(ContextOverflowError):
+                text_tokens_left(window, window // per + 1, per)
+        for used in range(window + 1, window + 3):
+            assert overflow_tokens(window, used) == used - window
+            assert overflow_tokens(window, used - window, window) == used - window
+            with pytest.raises(ContextOverflowError):
+                dialogue_turns(window, used, 1)
+            with pytest.raises(ContextOverflowError):
+                images_that_fit(window, 1, used)
+
+
+@pytest.mark.parametrize("window, images, per_turn, turns", [
+    (8192, 4096, 512, 8),      # 4,096 left: exactly 8 turns of 512, no token to spare
+    (8192, 4096, 513, 7),      # one more token per turn: 7 (3,591 used)
+    (4096, 4096, 100, 0),      # the image fills the window exactly: no turn, but no overflow
+    (4096, 0, 4096, 1),        # one turn fills an empty window exactly
+    (576 * 7 + 64, 576 * 7, 64, 1),
+])
+def test_dialogue_turns_exact_fits(window, images, per_turn, turns):
+    assert dialogue_turns(window, images, per_turn) == turns
+
+
+def test_overflow_messages_name_what_overflowed():
+    with pytest.raises(ContextOverflowError, match=r"^image_tokens \(4,097 tokens\) exceed"):
+        dialogue_turns(4096, 4097, 1)
+    with pytest.raises(ContextOverflowError, match=r"^text_tokens \(5,000 tokens\) exceed"):
+        images_that_fit(4096, 576, text_tokens=5000)

@@ -30,7 +30,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from vlmlab import provenance_page  # noqa: E402
+from vlmlab.notebook import provenance_page  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -144,7 +144,7 @@ def test_provenance_page_is_current():
                                                   c.picks)
                 for c in chapters]
     assert page.is_file() and page.read_text(encoding="utf-8") == provenance_page.render(chapters), (
-        "book/provenance.md is stale: run `.venv/bin/python -m vlmlab.provenance_page`")
+        "book/provenance.md is stale: run `make provenance`")
 
 
 def test_colab_links_point_at_the_notebooks():

@@ -83,7 +83,7 @@ def test_setup_outside_a_notebook_prints(capsys):
 
 
 def test_any_runner_records_what_the_page_needs(tmp_path):
-    """Executed by plain nbclient (as the GPU machine's script does), not by vlmlab.execute."""
+    """Executed by plain nbclient (as the GPU machine's script does), not by vlmlab.notebook.execute."""
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
 

@@ -26,9 +26,12 @@ def test_predict_seconds_rejects_negative():
 
 @given(flops=st.floats(1, 1e18), nbytes=st.floats(1, 1e15))
 def test_roofline_is_a_bound_on_both_roofs(flops, nbytes):
+    # The roofline time is the least time in which the toy device (100 FLOP/s, 10 B/s) can both
+    # compute and move the data: within t both fit, and 0.1 % less time leaves one undone.
     t = predict_seconds(flops, nbytes, TOY)
-    assert t >= flops / 100.0 and t >= nbytes / 10.0
-    assert t == pytest.approx(max(flops / 100.0, nbytes / 10.0))
+    assert flops <= 100.0 * t * (1 + 1e-12) and nbytes <= 10.0 * t * (1 + 1e-12)
+    shorter = t * (1 - 1e-3)
+    assert flops > 100.0 * shorter or nbytes > 10.0 * shorter
     # doubling both the work and the traffic doubles the time
     assert predict_seconds(2 * flops, 2 * nbytes, TOY) == pytest.approx(2 * t)
 
@@ -76,9 +79,12 @@ def test_get_datasheet_suggests_close_names():
 def test_measure_ceilings_on_cpu():
     c = roofline.measure_ceilings("cpu", seconds=0.2, matmul_n=128, copy_bytes=16 * 2**20)
     assert c.dtype == "fp32" and c.source.startswith("measured")
-    # a 2-core CPU: positive, and far below a single H100's tensor cores and HBM
-    assert 1e6 < c.matmul_flops_per_s < DATASHEETS["H100-SXM"].matmul_flops_per_s
-    assert 1e6 < c.bandwidth_bytes_per_s < DATASHEETS["H200"].bandwidth_bytes_per_s
+    # A smoke test of the real measurement (the arithmetic is checked exactly with a stand-in
+    # timer in test_independent_serving.py). A CPU core does at most a few hundred GFLOP/s of
+    # fp32 (AVX-512: 2 FMA units x 16 lanes x 2 FLOP x ~4 GHz = 256 GFLOP/s per core) and reads
+    # DRAM at tens of GB/s; even a 128-matrix loop on a busy core exceeds 10 MFLOP/s.
+    assert 1e7 < c.matmul_flops_per_s < 2e12
+    assert 1e7 < c.bandwidth_bytes_per_s < 1e12
 
 
 def test_measure_ceilings_rejects_unknown_dtype():

@@ -224,8 +224,24 @@ def test_parts_add_up_and_types(h, w):
                 visual_tokens(name, h, w)
             continue
         res = visual_token_breakdown(name, h, w)
-        assert isinstance(res, TokenCount) and res.total == sum(res.parts.values()) > 0
-        assert res.tiles >= 1
+        assert isinstance(res, TokenCount) and res.tiles >= 1 and res.total > 0
+        # the layout tokens follow each family's rule (written out here, not read from vlmlab):
+        # one per patch row (Fuyu |NEWLINE|, LLaVA-NeXT image_newline), rows - 1 breaks and one
+        # end (Pixtral), one pair of wrappers (Qwen2-VL, InternVL), views + 1 fake tokens (Idefics2)
+        p, rows = res.parts, (res.grid or (0, 0))[0]
+        expected_special = {
+            "fuyu-8b": {"newline": rows}, "llava-next": {"image_newline": rows},
+            "llava-next-video": {"image_newline": rows},
+            "pixtral-12b": {"img_break": rows - 1, "img_end": 1},
+            "qwen2-vl": {"vision_start": 1, "vision_end": 1},
+            "internvl-1.5": {"img_start": 1, "img_end": 1},
+            "idefics2": {"fake_token_around_image": 2},
+        }.get(name)
+        if expected_special is not None:
+            assert {k: p[k] for k in expected_special} == expected_special, name
+            assert res.special == sum(expected_special.values())
+        if name in ("fuyu-8b", "pixtral-12b", "qwen2-vl"):  # one token per (merged) patch
+            assert res.patches == res.grid[0] * res.grid[1]
 
 
 @settings(max_examples=200, deadline=None)

@@ -41,10 +41,6 @@ def _num(x: float):
     return int(x) if float(x).is_integer() else x
 
 
-def _mlp_matrices(lm: LMConfig) -> int:
-    return 3 if lm.ffn == "swiglu" else 2
-
-
 def _linear_flops_per_token(lm: LMConfig) -> dict[str, int]:
     d = lm.d_model
     # mlp: the weights one token multiplies; a mixture of experts counts the active experts only

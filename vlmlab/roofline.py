@@ -156,7 +156,11 @@ def arithmetic_intensity(flops: float, bytes_moved: float) -> float:
     """FLOP per byte moved. Chapter 4."""
     non_negative_number("flops", flops)
     positive_number("bytes_moved", bytes_moved)
-    return flops / bytes_moved
+    intensity = flops / bytes_moved
+    if not math.isfinite(intensity):
+        raise ValueError(f"bytes_moved is too small for flops={flops!r}: the intensity overflows; "
+                         f"got bytes_moved={bytes_moved!r}")
+    return intensity
 
 
 #: First CUDA compute capability with bf16 tensor cores (Ampere, sm_80). Older GPUs such as the
