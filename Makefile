@@ -51,11 +51,11 @@ book: $(STAMP)
 ## every test: pytest over tests/ (with the real-browser check of the built book and the Colab
 ## set-up check) and nbval (strict) over every notebook
 test: $(STAMP) browser-deps
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests notebooks --nbval --nbval-current-env -p no:cacheprovider
 
 ## only the package's unit tests (seconds): no browser, no Colab stand-in
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(SLOW_TESTS)
+	$(BIN)/python -m pytest -n 2 tests -q -p no:cacheprovider $(SLOW_TESTS)
 
 ## mutation testing of the analytic core (slow, not part of CI): mutmut 3 with setup.cfg's
 ## [mutmut] section, 2 workers; report in _build/mutation/report.md (rm -rf mutants for a fresh run)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML_DIR = ROOT / "_build" / "html"
+BUILD_LOCK = ROOT / "_build" / ".build.lock"
 # Everything the rendered book is made from: a change to any of these makes _build/html stale.
 SOURCE_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.ipynb", "book/**/*")
 # Touched by `make book` after a build without warnings: a failed build leaves it older than
@@ -43,11 +44,16 @@ def ensure_built() -> Path:
 
     Raises ``RuntimeError`` with the build's output when the build fails (a warning fails it: -W).
     """
-    if is_stale():
-        proc = subprocess.run(["make", "-s", "book"], cwd=ROOT, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"`make book` failed (exit {proc.returncode}):\n"
-                               f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
+    import fcntl
+
+    BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(BUILD_LOCK, "w") as lock:  # test files run in parallel workers: one build at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_stale():
+            proc = subprocess.run(["make", "-s", "book"], cwd=ROOT, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"`make book` failed (exit {proc.returncode}):\n"
+                                   f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
     return HTML_DIR
 
 
