@@ -25,7 +25,7 @@ LOCK_VENV := .venv-lock
 lock:
 	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
 	  $(LOCK_VENV)/bin/python -m pip install -q 'pip-tools==7.7.0'; }
-	$(LOCK_VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	$(LOCK_VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --no-strip-extras \
 	  --no-emit-index-url --no-emit-trusted-host --no-emit-find-links \
 	  --output-file=requirements.txt requirements.in
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,8 +46,9 @@ def _site_packages(python: Path) -> Path:
 
 
 def lock_constraints() -> str:
-    """requirements.txt as a pip constraints file: its ``name==version`` lines, without hashes."""
-    pins = [ln.split()[0] for ln in (ROOT / "requirements.txt").read_text().splitlines()
+    """requirements.txt as a pip constraints file: its ``name==version`` lines, without hashes
+    and without extras (a constraint cannot carry them)."""
+    pins = [re.sub(r"\[[^\]]*\]", "", ln.split()[0]) for ln in (ROOT / "requirements.txt").read_text().splitlines()
             if "==" in ln and not ln.lstrip().startswith(("#", "-"))]
     return "\n".join(pins) + "\n"
 

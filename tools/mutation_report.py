@@ -35,6 +35,9 @@ NOT_ANALYTIC = {
 #: the source the run mutated; re-check this table when those functions change.
 _CASE = "dtype names are looked up ignoring case (units.dtype_bytes), so 'BF16' is 'bf16'"
 _TYPE_ONLY = "the call only checks the argument's type; its result is discarded"
+_NONE_DEFAULT = ("every _get call that passes a default also maps a None result to it "
+                 "(`or default`, bool()), so a None default reads the same")
+_PROBE = "the probe's params/active_params are placeholders that replace() overwrites with the counts"
 EQUIVALENT: dict[str, str] = {
     "vlmlab.cost.x_kv_bytes_per_token__mutmut_2": _CASE,
     "vlmlab.cost.x_kv_cache_bytes__mutmut_3": _CASE,
@@ -102,6 +105,22 @@ EQUIVALENT: dict[str, str] = {
     "vlmlab.claims.verdicts.x__number__mutmut_19": "c / f > 0 exactly when c * f > 0 (f != 0 here)",
     "vlmlab.claims.verdicts.x_parse_claimed__mutmut_19":
         "the regexes' \\s already matches U+202F, so skipping the replacement changes nothing",
+    **{f"vlmlab.hf_config.x__get__mutmut_{n}": _NONE_DEFAULT for n in (2, 4, 7)},
+    **{f"vlmlab.hf_config.x__moe__mutmut_{n}": "a missing count read as None or 0: `... or 0` makes both 0"
+       for n in (64, 67, 87, 90, 104, 107)},
+    **{f"vlmlab.hf_config.x_from_hf_config__mutmut_{n}": why for n, why in [
+        (100, "a missing model_type read as None or '': `... or ''` makes both ''"),
+        (103, "a missing model_type read as None or '': `... or ''` makes both ''"),
+        (113, "a missing hidden_act read as None or 'silu': `... or 'silu'` makes both 'silu'"),
+        (116, "a missing hidden_act read as None or 'silu': `... or 'silu'` makes both 'silu'"),
+        (160, "a missing attention_bias read as None or False: bool() makes both False"),
+        (163, "a missing attention_bias read as None or False: bool() makes both False"),
+        (285, "a missing tie_word_embeddings read as None or False: bool() makes both False"),
+        (288, "a missing tie_word_embeddings read as None or False: bool() makes both False"),
+        (239, _PROBE), (254, _PROBE), (281, _PROBE), (292, _PROBE),
+        (295, "active_params=None is refilled by LMConfig as params x active / params = the same count")]},
+    "vlmlab.tokens.hosted.x__options__mutmut_10":
+        "every hosted rule allows at most one option, so the ', ' separator is never printed",
 }
 
 

@@ -113,10 +113,11 @@ def from_hf_config(cfg, name: str | None = None, *, ffn: str | None = None,
     if ffn is None:
         ffn = "swiglu" if (act in ("silu", "swish") or model_type in _GATED_TYPES) else "gelu"
     d_head = _get(cfg, "head_dim")
-    if d_head is not None and d_head == _get(cfg, "hidden_size") // heads:
+    if d_head is not None and d_head * heads == _get(cfg, "hidden_size"):  # the default: leave it implied
         d_head = None
     attn_bias = bool(_get(cfg, "attention_bias", False))
-    qkv_bias = attn_bias or model_type in ("qwen2", "qwen2_vl", "qwen2_moe")
+    qkv_bias = attn_bias or model_type in ("qwen2", "qwen2_vl", "qwen2_vl_text", "qwen2_5_vl",
+                                           "qwen2_5_vl_text", "qwen2_moe")
     if context_window is not None:
         window = positive_int("context_window", context_window)
     elif _get(cfg, "max_position_embeddings") is not None:
