@@ -115,14 +115,14 @@
       const top = top0 + i * (H + gap), bottom = top + H - 30;
       el("line", {x1: L, y1: bottom, x2: W - R, y2: bottom, stroke: "#444"});
       el("line", {x1: L, y1: top, x2: L, y2: bottom, stroke: "#444"});
-      el("text", {x: 10, y: top + 12, "font-size": 12}, label);
+      el("text", {x: 10, y: top + 8, "font-size": 12, "font-weight": "bold"}, label);
       if (!pts.length) {
         el("text", {x: L + 20, y: (top + bottom) / 2, "font-size": 12}, "not computed for this front-end");
         return;
       }
       const vs = pts.map((p) => Math.log(p[key]));
       const lo = Math.min(...vs), hi = Math.max(...vs);
-      const Y = (v) => bottom - (bottom - top - 10) * (Math.log(v) - lo) / (hi - lo || 1);
+      const Y = (v) => bottom - (bottom - top - 26) * (Math.log(v) - lo) / (hi - lo || 1);  // title above
       el("polyline", {fill: "none", stroke: colour, "stroke-width": 2,
                       points: pts.map((p) => X(p.side) + "," + Y(p[key])).join(" ")});
       for (const p of pts) el("circle", {cx: X(p.side), cy: Y(p[key]), r: 3, fill: colour});
