@@ -55,7 +55,7 @@ test: $(STAMP) browser-deps
 
 ## only the package's unit tests (seconds): no browser, no Colab stand-in
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(SLOW_TESTS)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not slow" $(SLOW_TESTS)
 
 ## mutation testing of the analytic core (slow, not part of CI): mutmut 3 with setup.cfg's
 ## [mutmut] section, 2 workers; report in _build/mutation/report.md (rm -rf mutants for a fresh run)

@@ -105,6 +105,7 @@ class _Big:
     lambda n: RuntimeError(f"CUDA out of memory. Tried to allocate {n}.00 GiB"),
 ])
 @pytest.mark.parametrize("where", ["build", "call"])
+@pytest.mark.slow
 def test_sweep_records_oom_as_a_row_frees_memory_and_skips_larger(error, where):
     held = []
 

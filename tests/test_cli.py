@@ -13,6 +13,8 @@ import pytest
 from vlmlab.cli import main
 from vlmlab.profile import profile
 
+pytestmark = pytest.mark.slow  # integration: `make test` runs it, `make test-fast` does not
+
 ROOT = Path(__file__).resolve().parents[1]
 ISSUE = ["--lm", "llama-2-7b", "--frontend", "llava-next", "--image", "672x672", "--gpu", "H100"]
 

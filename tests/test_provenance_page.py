@@ -82,6 +82,7 @@ def test_setup_outside_a_notebook_prints(capsys):
     assert out.startswith("device   CPU") and "scale    ci" in out and run.scale == "ci"
 
 
+@pytest.mark.slow
 def test_any_runner_records_what_the_page_needs(tmp_path):
     """Executed by plain nbclient (as the GPU machine's script does), not by vlmlab.notebook.execute."""
     nbformat = pytest.importorskip("nbformat")

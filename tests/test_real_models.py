@@ -13,6 +13,8 @@ from vlmlab import real
 from vlmlab.errors import UnknownNameError
 from vlmlab.real import configs, construct as B, measure as M, offline, predict as P
 
+pytestmark = pytest.mark.slow  # integration: `make test` runs it, `make test-fast` does not
+
 
 def _counted(fn) -> int:
     import torch
