@@ -66,6 +66,21 @@ def attention_score_flops(n_q: int, n_kv: int, n_heads: int, head_dim: int) -> i
     return 4 * n_q * n_kv * n_heads * head_dim
 
 
+def cross_attention_flops(n_text: int, n_visual: int, *, d_model: int, d_visual: int, n_heads: int,
+                          n_kv_heads: int, head_dim: int, d_ff: int, ff_matrices: int = 2,
+                          visual_kv: bool = True) -> dict[str, int]:
+    """Matmul FLOPs of one gated cross-attention block (Flamingo-style) for ``n_text`` text tokens
+    reading ``n_visual`` visual tokens: ``q_o_proj``, ``kv_proj`` (0 with ``visual_kv=False``: the
+    image's keys and values are cached at decode), ``attn_core`` (full score matrix) and ``mlp``
+    (``ff_matrices`` = 2 for GELU, 3 for SwiGLU). Used by ``connectors.GatedCrossAttentionBlock``
+    and ``profile`` (chapters 5, 6)."""
+    inner, kv = n_heads * head_dim, n_kv_heads * head_dim
+    return {"q_o_proj": 2 * 2 * n_text * d_model * inner,
+            "kv_proj": 2 * 2 * n_visual * d_visual * kv if flag("visual_kv", visual_kv) else 0,
+            "attn_core": attention_score_flops(n_text, n_visual, n_heads, head_dim),
+            "mlp": ff_matrices * 2 * n_text * d_model * d_ff}
+
+
 def _layer(lm: LMConfig, n_q: int, n_kv: int, causal: bool) -> dict[str, int]:
     lin = _linear_flops_per_token(lm)
     half = 2 * _score_pairs(n_q, n_kv, causal) * lm.n_heads * lm.head_dim

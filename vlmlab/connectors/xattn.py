@@ -12,9 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..cost import cross_attention_flops
 from ..errors import optional_positive_int, positive_int, tensor
 from ..units import Breakdown
-from .base import Connector, attention_flops, check_dims, linear_flops, sdpa
+from .base import Connector, check_dims, sdpa
 from .perceiver import FeedForward
 
 
@@ -87,11 +88,8 @@ class GatedCrossAttentionBlock(Connector):
         ``visual_kv=False`` leaves out the key/value projections of the image (cached at decode).
         """
         n_in, batch, t = positive_int("n_in", n_in), positive_int("batch", batch), positive_int("n_text", n_text)
-        inner, kv = self.n_heads * self.head_dim, self.n_kv_heads * self.head_dim
-        parts = {
-            "q_o_proj": 2 * linear_flops(t, self.d_model, inner),
-            "kv_proj": 2 * linear_flops(n_in, self.d_visual, kv) if visual_kv else 0,
-            "attn_core": sum(attention_flops(t, n_in, self.n_heads, self.head_dim).values()),
-            "mlp": t * self.mlp.flops_per_token(),
-        }
+        parts = cross_attention_flops(
+            t, n_in, d_model=self.d_model, d_visual=self.d_visual, n_heads=self.n_heads,
+            n_kv_heads=self.n_kv_heads, head_dim=self.head_dim, d_ff=self.mlp.up_proj.out_features,
+            ff_matrices=2 if self.mlp.gate_proj is None else 3, visual_kv=visual_kv)
         return Breakdown({k: v * batch for k, v in parts.items()}, "FLOP", type(self).__name__)

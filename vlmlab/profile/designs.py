@@ -4,9 +4,9 @@
 that many visual tokens)" into the profile's figures: share of the context window, prefill
 FLOPs and time, KV-cache bytes, decode time per token, the largest batch that fits, images per
 second and dollars per 1,000 images. Every number comes from :mod:`vlmlab.cost`,
-:mod:`vlmlab.serving` and :mod:`vlmlab.roofline`; only the cross-attention block's FLOPs and
-bytes are written out here (:func:`xattn_costs`), because the formula otherwise lives in the
-torch module :mod:`vlmlab.connectors.xattn` (tests check that the two agree).
+:mod:`vlmlab.serving` and :mod:`vlmlab.roofline`; the cross-attention block's FLOPs come from
+:func:`vlmlab.cost.cross_attention_flops`, which the torch module :mod:`vlmlab.connectors.xattn`
+uses too; only its weight and cache bytes are counted here (:func:`xattn_costs`).
 
 Alternatives (:data:`ALTERNATIVES`) act on the front-end's *patch tokens*: the encoder's patch
 grid before the front-end's own merging or resampling (``patches x merge^2``; for a resampler,
@@ -56,22 +56,21 @@ def alternative_tokens(name: str, patches: int, views: int, queries: int) -> int
 
 def xattn_costs(lm, text_tokens: int, visual_tokens: int, dtype) -> dict:
     """Cross-attention blocks' extras per request: prefill FLOPs, weight bytes and the visual
-    keys/values they keep. Mirrors ``GatedCrossAttentionBlock.flops`` with ``d_visual =
+    keys/values they keep: ``cost.cross_attention_flops`` (as ``GatedCrossAttentionBlock``) with ``d_visual =
     d_model``, the LM's heads and KV heads and a GELU feed-forward of ``4 d_model``."""
     blocks = max(1, lm.n_layers // XATTN_EVERY)
     d, q, kv = lm.d_model, lm.q_dim, lm.kv_dim
     ff = XATTN_FF_MULT * d
-    per_block = (2 * 2 * text_tokens * d * q            # q and o projections
-                 + 2 * 2 * visual_tokens * d * kv       # k and v projections of the image
-                 + 2 * 2 * text_tokens * visual_tokens * lm.n_heads * lm.head_dim  # QK^T, AV
-                 + 2 * 2 * text_tokens * d * ff)        # feed-forward (two matrices)
+    shape = dict(d_model=d, d_visual=d, n_heads=lm.n_heads, n_kv_heads=lm.n_kv_heads,
+                 head_dim=lm.head_dim, d_ff=ff)
+    per_block = sum(cost.cross_attention_flops(text_tokens, visual_tokens, **shape).values())
+    per_step = sum(cost.cross_attention_flops(1, visual_tokens, visual_kv=False, **shape).values())
     params = 2 * d * q + 2 * d * kv + 2 * d * ff
     b = dtype_bytes(dtype)
     return {"blocks": blocks, "prefill_flops": blocks * per_block,
             "weight_bytes": blocks * params * b,
             "kv_bytes": blocks * 2 * kv * visual_tokens * b,
-            "decode_flops": blocks * (2 * 2 * d * q + 2 * 2 * visual_tokens * lm.n_heads * lm.head_dim
-                                      + 2 * 2 * d * ff)}
+            "decode_flops": blocks * per_step}
 
 
 def price(lm, seq_tokens: int, *, new_tokens: int, ceilings, memory_bytes: float,
